@@ -1,0 +1,42 @@
+"""Exception types. Each message names the file, option or field at fault."""
+
+from __future__ import annotations
+
+__all__ = [
+    "StorygraphError",
+    "OptionsError",
+    "InputError",
+    "StrictModeError",
+    "ExportError",
+]
+
+
+class StorygraphError(Exception):
+    """Base class for every error storygraph raises on purpose."""
+
+
+class OptionsError(StorygraphError, ValueError):
+    """An option has a value outside its allowed range or set."""
+
+    def __init__(self, name: str, value: object, expected: str) -> None:
+        self.name = name
+        self.value = value
+        super().__init__(f"option {name}={value!r}: expected {expected}")
+
+
+class InputError(StorygraphError):
+    """The content path itself cannot be used (missing, not a folder or .jsonl file)."""
+
+
+class StrictModeError(StorygraphError):
+    """Raised under ``strict=True`` when any input file was skipped."""
+
+    def __init__(self, skipped: list) -> None:
+        self.skipped = skipped
+        first = skipped[0]
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        super().__init__(f"strict mode: {first.file}: {first.reason}{more}")
+
+
+class ExportError(StorygraphError):
+    """An output cannot be written: unknown format or unwritable path."""

@@ -1,0 +1,122 @@
+"""Story quality against a labelled truth: pairwise, B-cubed, ARI, NMI, AMI.
+
+- Pairwise precision/recall/F1 over pairs of items put in one cluster (the
+  "standard F1" of Miranda et al., EMNLP 2018).
+- B-cubed precision/recall/F1 (Bagga and Baldwin 1998): per item, the share of
+  its predicted cluster that shares its true label, and the share of its true
+  cluster that shares its predicted cluster, averaged over items.
+- ARI, NMI and AMI from scikit-learn. NMI uses geometric normalisation, as the
+  published numbers on the tweets set do.
+
+Truth files: TSV (``file<TAB>label``, header optional, path relative to the
+content folder) or JSON Lines (``{"file"|"id": ..., "label": ...}``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+
+from sklearn import metrics
+
+from .errors import InputError
+
+__all__ = ["scores", "read_truth", "predicted_labels", "evaluate_document"]
+
+
+def scores(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> dict[str, float | int]:
+    """All metrics for two labelings of the same items (same order)."""
+    if len(truth) != len(predicted):
+        raise ValueError("truth and predicted label lists differ in length")
+    n = len(truth)
+    if n == 0:
+        raise ValueError("no items to score")
+    joint = Counter(zip(truth, predicted))
+    true_sizes, pred_sizes = Counter(truth), Counter(predicted)
+    pair = _pairwise(joint, true_sizes, pred_sizes)
+    b_p = sum(c * c / pred_sizes[p] for (_, p), c in joint.items()) / n
+    b_r = sum(c * c / true_sizes[t] for (t, _), c in joint.items()) / n
+    return {
+        "items": n,
+        "pairwise_precision": pair[0],
+        "pairwise_recall": pair[1],
+        "pairwise_f1": _f1(*pair),
+        "bcubed_precision": b_p,
+        "bcubed_recall": b_r,
+        "bcubed_f1": _f1(b_p, b_r),
+        "ari": float(metrics.adjusted_rand_score(truth, predicted)),
+        "nmi": float(metrics.normalized_mutual_info_score(truth, predicted, average_method="geometric")),
+        "ami": float(metrics.adjusted_mutual_info_score(truth, predicted)),
+        "stories_true": len(true_sizes),
+        "stories_found": len(pred_sizes),
+    }
+
+
+def _pairwise(joint: Counter, true_sizes: Counter, pred_sizes: Counter) -> tuple[float, float]:
+    same_both = sum(c * (c - 1) // 2 for c in joint.values())
+    same_pred = sum(c * (c - 1) // 2 for c in pred_sizes.values())
+    same_true = sum(c * (c - 1) // 2 for c in true_sizes.values())
+    precision = same_both / same_pred if same_pred else 1.0
+    recall = same_both / same_true if same_true else 1.0
+    return precision, recall
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def read_truth(path: str | Path) -> dict[str, str]:
+    """Map item key (file path or id) -> true label, from a TSV or JSON Lines file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read truth file: {exc}") from None
+    truth: dict[str, str] = {}
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                key = row.get("file") or row.get("id")
+                label = row["label"]
+            except (ValueError, KeyError, AttributeError):
+                raise InputError(f"{path}:{number}: expected a JSON object with 'file' or 'id' and 'label'") from None
+            truth[str(key)] = str(label)
+        return truth
+    for number, row in enumerate(csv.reader(text.splitlines(), delimiter="\t"), 1):
+        if not row or (number == 1 and row[:2] in (["file", "story"], ["file", "label"])):
+            continue
+        if len(row) < 2:
+            raise InputError(f"{path}:{number}: expected 'file<TAB>label'")
+        truth[row[0]] = row[1]
+    return truth
+
+
+def predicted_labels(document: dict) -> dict[str, str]:
+    """Map every key an item can be named by (each file, and the node id) -> story id."""
+    keys: dict[str, str] = {}
+    for node in document["nodes"]:
+        keys[node["id"]] = node["story"]
+        for file in node["files"]:
+            keys[file] = node["story"]
+    return keys
+
+
+def evaluate_document(document: dict, truth: dict[str, str]) -> dict[str, float | int]:
+    """Score a storygraph JSON document against ``truth``.
+
+    Items in the truth that the output does not hold (skipped files) count as
+    singleton predictions, so they cost recall instead of vanishing.
+    """
+    predicted = predicted_labels(document)
+    keys = sorted(truth)
+    missing = [k for k in keys if k not in predicted]
+    labels = [predicted.get(k, f"missing:{k}") for k in keys]
+    result = scores([truth[k] for k in keys], labels)
+    result["missing"] = len(missing)
+    return result

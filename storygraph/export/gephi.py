@@ -1,0 +1,70 @@
+"""The graph as Gephi's importers want it: typed scalar attributes only.
+
+Gephi's GraphML importer takes boolean/int/long/float/double/string values, so:
+no None (empty string, or -1 for an unknown ``quality``), lists joined with
+``"; "``, dates as ISO 8601 strings, colours as integer ``r``/``g``/``b``.
+``label`` carries the title (Gephi shows it), ``story`` the story id.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from .jsondoc import iso
+
+if TYPE_CHECKING:
+    from ..pipeline import ClusterResult
+
+__all__ = ["gephi_graph", "xml_safe"]
+
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 forbids (already cleaned at load; this guards ids too)."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def gephi_graph(result: "ClusterResult", colors_as: str = "rgb") -> nx.Graph:
+    """Graph keyed by canonical URL with Gephi-safe attributes.
+
+    ``colors_as="rgb"`` adds integer ``r``, ``g``, ``b`` node attributes (GraphML);
+    ``"viz"`` adds GEXF's ``viz`` colour instead.
+    """
+    graph = nx.Graph()
+    for i, node in enumerate(result.nodes):
+        story = result.stories[result.story_of[i]]
+        data = {
+            "label": xml_safe(node.title),
+            "url": xml_safe(node.url),
+            "excerpt": xml_safe(node.excerpt),
+            "published": iso(node.published) or "",
+            "provider": xml_safe(node.provider),
+            "domain": xml_safe(node.domain),
+            "topics": xml_safe("; ".join(node.topics)),
+            "type": xml_safe(node.type),
+            "quality": node.quality if node.quality is not None else -1,
+            "files": xml_safe("; ".join(node.files)),
+            "in_corpus": node.in_corpus,
+            "story": story.id,
+            "story_size": story.size,
+            "story_headline": xml_safe(result.nodes[story.headline].title),
+        }
+        r, g, b = story.color
+        if colors_as == "viz":
+            data["viz"] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}}
+        else:
+            data.update(r=r, g=g, b=b)
+        graph.add_node(xml_safe(node.id), **data)
+    for a, b, d in result.edges.edges(data=True):
+        graph.add_edge(
+            xml_safe(result.nodes[a].id),
+            xml_safe(result.nodes[b].id),
+            kind=d["kind"],
+            weight=round(float(d["weight"]), 6),
+            similarity=round(float(d["similarity"]), 6),
+        )
+    return graph

@@ -1,0 +1,97 @@
+"""JSON export: the versioned document other services import.
+
+The layout is described by ``storygraph/schema/storygraph.schema.json`` (JSON
+Schema 2020-12) and the README. Output is deterministic: no timestamps, floats
+rounded to 6 decimals, keys in a fixed order, strictly valid JSON (no NaN).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from ..pipeline import ClusterResult
+
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "iso"]
+
+#: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
+SCHEMA_VERSION = "1.0"
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z`` suffix, or None."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def document(result: "ClusterResult") -> dict:
+    """The whole JSON document as plain Python data."""
+    nodes = result.nodes
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "storygraph", "version": __version__},
+        "parameters": result.options.to_dict(),
+        "stats": result.stats(),
+        "stories": [_story(result, s) for s in result.stories],
+        "nodes": [_node(result, i, n) for i, n in enumerate(nodes)],
+        "edges": [
+            {
+                "source": nodes[a].id,
+                "target": nodes[b].id,
+                "kind": d["kind"],
+                "weight": round(float(d["weight"]), 6),
+                "similarity": round(float(d["similarity"]), 6),
+            }
+            for a, b, d in result.edges.edges(data=True)
+        ],
+        "skipped": [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)],
+        "notices": [{"file": n.file, "field": n.field, "message": n.message} for n in sorted(result.loaded.notices)],
+    }
+
+
+def _story(result: "ClusterResult", story) -> dict:
+    nodes = result.nodes
+    head = nodes[story.headline]
+    return {
+        "id": story.id,
+        "size": story.size,
+        "in_corpus": story.in_corpus,
+        "headline": {"id": head.id, "title": head.title, "url": head.url},
+        "keywords": list(story.keywords),
+        "first_published": iso(story.first_published),
+        "last_published": iso(story.last_published),
+        "providers": list(story.providers),
+        "topics": list(story.topics),
+        "color": "#{:02x}{:02x}{:02x}".format(*story.color),
+        "members": [nodes[i].id for i in story.members],
+    }
+
+
+def _node(result: "ClusterResult", index: int, node) -> dict:
+    return {
+        "id": node.id,
+        "url": node.url,
+        "title": node.title,
+        "excerpt": node.excerpt,
+        "published": iso(node.published),
+        "provider": node.provider,
+        "domain": node.domain,
+        "topics": list(node.topics),
+        "type": node.type,
+        "quality": node.quality,
+        "files": list(node.files),
+        "in_corpus": node.in_corpus,
+        "story": result.stories[result.story_of[index]].id,
+    }
+
+
+def dumps(result: "ClusterResult") -> bytes:
+    """Serialise :func:`document` as compact UTF-8 JSON with a final newline."""
+    text = json.dumps(document(result), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")

@@ -1,0 +1,206 @@
+"""Front-matter mapping to :class:`~storygraph.model.Article`: types checked, values cleaned.
+
+Every field problem either skips the file (no usable title or URL) or is kept as
+a :class:`~storygraph.model.Notice` naming the file and field, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+from urllib.parse import urlsplit
+
+from .model import Article, Notice, RelatedRef
+from .text import EXCERPT_LIMIT, TITLE_LIMIT, clean_text, clean_title
+from .urls import is_web_url
+
+__all__ = ["FieldProblem", "to_article", "URL_FIELDS"]
+
+#: Where an item's URL may be, in order of preference. Videos carry only originalUrl.
+URL_FIELDS = ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl")
+
+
+class FieldProblem(Exception):
+    """A field that makes the file unusable. ``code`` is a stable slug."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def to_article(meta: dict, file: str) -> tuple[Article, list[Notice]]:
+    """Normalise one front-matter mapping. Raises :class:`FieldProblem` (no title, no URL)."""
+    notes: list[Notice] = []
+    title = _title(meta, file, notes)
+    urls = _urls(meta, file, notes)
+    if not urls:
+        raise FieldProblem("no-url", "no usable URL (webUrl, originalUrl or ampWebUrl)")
+    provider, domain = _provider(meta.get("provider"), urls[0], file, "provider", notes)
+    article = Article(
+        file=file,
+        url=urls[0],
+        title=title,
+        excerpt=_text(meta, "excerpt", file, notes),
+        published=_published(meta.get("publishedDateTime"), file, "publishedDateTime", notes),
+        provider=provider,
+        domain=domain,
+        topics=_topics(meta.get("topics"), file, notes),
+        type=_text(meta, "type", file, notes, limit=40) or "article",
+        quality=_int(meta.get("quality")),
+        alt_urls=tuple(urls[1:]),
+        related=_related(meta.get("related"), file, notes),
+    )
+    return article, notes
+
+
+def _title(meta: dict, file: str, notes: list[Notice]) -> str:
+    value = meta.get("title")
+    if value is None:
+        raise FieldProblem("no-title", "front matter has no 'title'")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise FieldProblem("bad-title", f"'title' is not text (it is {type(value).__name__})")
+    raw = str(value)
+    title = clean_title(raw)
+    if not title:
+        raise FieldProblem("no-title", "'title' is empty")
+    if len(raw) > TITLE_LIMIT:
+        notes.append(Notice(file, "title", f"cut to {TITLE_LIMIT} characters"))
+    return title
+
+
+def _urls(meta: dict, file: str, notes: list[Notice]) -> list[str]:
+    urls: list[str] = []
+    for name in URL_FIELDS:
+        value = meta.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str) and is_web_url(value) and len(value) <= 8192:
+            if value.strip() not in urls:
+                urls.append(value.strip())
+        else:
+            notes.append(Notice(file, name, "not an http(s) URL (or longer than 8192 characters); ignored"))
+    return urls
+
+
+def _text(meta: dict, name: str, file: str, notes: list[Notice], limit: int = EXCERPT_LIMIT) -> str:
+    value = meta.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        notes.append(Notice(file, name, f"not text (it is {type(value).__name__}); ignored"))
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        notes.append(Notice(file, name, "not a finite number; ignored"))
+        return ""
+    if len(str(value)) > limit:
+        notes.append(Notice(file, name, f"cut to {limit} characters"))
+    return clean_text(str(value), limit)
+
+
+def _published(value: object, file: str, name: str, notes: list[Notice]) -> datetime | None:
+    """UTC datetime. Naive values are taken as UTC (with a notice); bad ones become None."""
+    if value is None or value == "":
+        return None
+    parsed: datetime | None = None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        notes.append(Notice(file, name, f"not a date: {str(value)[:60]!r}; treated as undated"))
+        return None
+    if parsed.tzinfo is None:
+        notes.append(Notice(file, name, "has no time zone; taken as UTC"))
+        return parsed.replace(tzinfo=timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        notes.append(Notice(file, name, "out of range; treated as undated"))
+        return None
+
+
+def _provider(value: object, url: str, file: str, name: str, notes: list[Notice]) -> tuple[str, str]:
+    """(name, domain). The domain falls back to the URL's host: it is what identifies an outlet."""
+    pname, domain = "", ""
+    if isinstance(value, dict):
+        pname = _scalar_text(value.get("name"))
+        domain = _scalar_text(value.get("domain")).lower()
+    elif isinstance(value, str):
+        pname = value
+    elif value is not None:
+        notes.append(Notice(file, name, f"not a mapping (it is {type(value).__name__}); ignored"))
+    if not domain:
+        host = (urlsplit(url).hostname or "").lower()
+        domain = host.removeprefix("www.")
+    return clean_title(pname)[:200], clean_title(domain)[:200]
+
+
+def _topics(value: object, file: str, notes: list[Notice]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        notes.append(Notice(file, "topics", f"not a list (it is {type(value).__name__}); ignored"))
+        return ()
+    topics: list[str] = []
+    for item in items:  # null items are a measured quirk of real files: they carry nothing
+        text = clean_title(_scalar_text(item))[:200]
+        if text and text not in topics:
+            topics.append(text)
+    return tuple(topics[:100])
+
+
+def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        notes.append(Notice(file, "related", f"not a list (it is {type(value).__name__}); ignored"))
+        return ()
+    refs: list[RelatedRef] = []
+    for i, entry in enumerate(value):
+        name = f"related[{i}]"
+        if not isinstance(entry, dict):
+            notes.append(Notice(file, name, "not a mapping; ignored"))
+            continue
+        urls = [u.strip() for f in URL_FIELDS if isinstance(u := entry.get(f), str) and is_web_url(u)]
+        if not urls or len(urls[0]) > 8192:
+            notes.append(Notice(file, name, "has no usable URL; ignored"))
+            continue
+        pname, domain = _provider(entry.get("provider"), urls[0], file, name + ".provider", notes)
+        refs.append(
+            RelatedRef(
+                url=urls[0],
+                title=clean_title(_scalar_text(entry.get("title"))),
+                excerpt=clean_text(_scalar_text(entry.get("excerpt"))),
+                published=_published(entry.get("publishedDateTime"), file, name + ".publishedDateTime", notes),
+                provider=pname,
+                domain=domain,
+                type=clean_title(_scalar_text(entry.get("type")))[:40],
+                quality=_int(entry.get("quality")),
+            )
+        )
+    return tuple(refs)
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value) if math.isfinite(value) else ""
+    return ""
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return None

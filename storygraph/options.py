@@ -1,0 +1,115 @@
+"""Every tuning knob of a run, with its default and validation, in one frozen object.
+
+The CLI builds a :class:`ClusterOptions`, the Python API accepts one (or keyword
+overrides), and every JSON output records ``options.to_dict()`` under
+``parameters`` so a result says exactly how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+
+from .errors import OptionsError
+
+__all__ = ["ClusterOptions", "ALGORITHMS"]
+
+#: Community detection algorithms understood by :mod:`storygraph.communities`.
+ALGORITHMS = ("louvain", "label-propagation", "components")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Options for one clustering run. All fields are keyword-only and validated.
+
+    Similarity
+        threshold: minimum cosine similarity (0-1] for a ``similar`` edge.
+        top_k: at most this many similar neighbours kept per article.
+        window_days: only articles published at most this many days apart are
+            compared (stories are events); undated articles are compared with all.
+        title_weight: how many times the title counts against the excerpt once.
+        max_df: drop terms found in more than this fraction of documents.
+        chunk_size: rows per block of the sparse similarity product (memory bound).
+
+    Graph
+        use_related: add edges for each article's ``related`` list.
+        related_weight: weight a related link adds on top of its text similarity;
+            it fades as ``window_days / gap`` when the two are further apart than
+            ``window_days``, so month-spanning topic lists do not glue stories.
+
+    Communities
+        algorithm: one of ``louvain``, ``label-propagation``, ``components``.
+        resolution: Louvain resolution; above 1 favours smaller communities.
+        seed: random seed, fixed by default so runs are reproducible.
+
+    Stories and run
+        keywords: number of keywords per story.
+        strict: fail the run if any input file is skipped.
+        max_file_bytes: files larger than this are skipped unread.
+    """
+
+    threshold: float = 0.3
+    top_k: int = 10
+    window_days: float = 7.0
+    title_weight: int = 2
+    max_df: float = 1.0
+    chunk_size: int = 2048
+    use_related: bool = True
+    related_weight: float = 0.5
+    algorithm: str = "louvain"
+    resolution: float = 1.0
+    seed: int = 42
+    keywords: int = 5
+    strict: bool = False
+    max_file_bytes: int = 10 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        _check_number("threshold", self.threshold, 0.0, 1.0, low_open=True)
+        _check_int("top_k", self.top_k, 1)
+        _check_number("window_days", self.window_days, 0.0, math.inf, low_open=True)
+        _check_int("title_weight", self.title_weight, 1)
+        _check_number("max_df", self.max_df, 0.0, 1.0, low_open=True)
+        _check_int("chunk_size", self.chunk_size, 1)
+        _check_bool("use_related", self.use_related)
+        _check_number("related_weight", self.related_weight, 0.0, math.inf)
+        if self.algorithm not in ALGORITHMS:
+            raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
+        _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
+        _check_int("seed", self.seed, 0)
+        _check_int("keywords", self.keywords, 0)
+        _check_bool("strict", self.strict)
+        _check_int("max_file_bytes", self.max_file_bytes, 1)
+
+    def replace(self, **changes: object) -> "ClusterOptions":
+        """Return a copy with ``changes`` applied (and validated)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise OptionsError(name, changes[name], "a known option name")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, object]:
+        """Every option and its value, in declaration order (recorded in outputs)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _check_number(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise OptionsError(name, value, "a number")
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high:
+        left = "(" if low_open else "["
+        raise OptionsError(name, value, f"a number in {left}{low:g}, {high:g}]")
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionsError(name, value, "an integer")
+    if value < low:
+        raise OptionsError(name, value, f"an integer >= {low}")
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise OptionsError(name, value, "true or false")

@@ -1,0 +1,171 @@
+"""The Python API: :func:`cluster` runs every stage and returns a :class:`ClusterResult`.
+
+>>> result = storygraph.cluster("fixtures/content", threshold=0.3)   # doctest: +SKIP
+>>> result.stories[0].size, result.title(result.stories[0].headline)  # doctest: +SKIP
+>>> result.write("stories.graphml")                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+
+from . import communities, graph as graph_stage, similarity
+from .errors import StrictModeError
+from .load import collect, read_files
+from .model import LoadResult
+from .options import ClusterOptions
+from .stories import Story, build_stories
+
+__all__ = ["cluster", "ClusterResult", "Progress"]
+
+#: ``progress(label, total)`` returns a context manager yielding ``tick(n)``.
+Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+
+
+@contextlib.contextmanager
+def _no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    yield lambda n: None
+
+
+@dataclass
+class ClusterResult:
+    """Everything one run produced. Plain data; exporters read it, nothing mutates it."""
+
+    options: ClusterOptions
+    loaded: LoadResult
+    table: graph_stage.NodeTable
+    edges: nx.Graph  # integer node labels in ``nodes`` order; edge kind/weight/similarity
+    stories: list[Story]
+    story_of: list[int]  # node index -> index into ``stories``
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> list[graph_stage.Node]:
+        return self.table.nodes
+
+    @property
+    def skipped(self):
+        return self.loaded.skipped
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """networkx graph keyed by canonical URL; node data includes ``story`` (its id)."""
+        out = nx.Graph()
+        for i, node in enumerate(self.nodes):
+            out.add_node(node.id, **vars(node), story=self.stories[self.story_of[i]].id)
+        for a, b, data in self.edges.edges(data=True):
+            out.add_edge(self.nodes[a].id, self.nodes[b].id, **data)
+        return out
+
+    def stats(self) -> dict[str, int]:
+        """Counts for the summary line and the JSON ``stats`` block (no timings: outputs are reproducible)."""
+        kinds = {"related": 0, "similar": 0, "both": 0}
+        for _, _, kind in self.edges.edges(data="kind"):
+            kinds[kind] += 1
+        return {
+            "files_seen": self.loaded.md_files + self.loaded.ignored,
+            "md_files": self.loaded.md_files,
+            "ignored_files": self.loaded.ignored,
+            "articles": len(self.loaded.articles),
+            "skipped": len(self.loaded.skipped),
+            "notices": len(self.loaded.notices),
+            "nodes": len(self.nodes),
+            "nodes_in_corpus": sum(1 for n in self.nodes if n.in_corpus),
+            "edges": self.edges.number_of_edges(),
+            "edges_related": kinds["related"],
+            "edges_similar": kinds["similar"],
+            "edges_both": kinds["both"],
+            "related_refs": self.table.stats.get("related_refs", 0),
+            "stories": len(self.stories),
+            "stories_multi": sum(1 for s in self.stories if s.size > 1),
+        }
+
+    def to_json(self) -> str:
+        """The versioned JSON document (see the README's "JSON output" section)."""
+        from .export.jsondoc import dumps
+
+        return dumps(self).decode("utf-8")
+
+    def write(self, path: str | os.PathLike, format: str | None = None) -> None:
+        """Write to ``path`` (``-`` for stdout) atomically; format from the extension or ``format``."""
+        from .export import write
+
+        start = time.perf_counter()
+        write(self, path, format)
+        self.timings["export"] = self.timings.get("export", 0.0) + time.perf_counter() - start
+
+
+def cluster(
+    content: str | os.PathLike,
+    options: ClusterOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    **overrides: object,
+) -> ClusterResult:
+    """Cluster the news items under ``content`` into stories.
+
+    ``options`` defaults to :class:`ClusterOptions()`; keyword ``overrides`` (for
+    example ``threshold=0.4``) are applied on top and validated.
+    Raises :class:`~storygraph.errors.InputError` for an unusable ``content`` path,
+    :class:`~storygraph.errors.OptionsError` for a bad option and, with
+    ``strict=True``, :class:`~storygraph.errors.StrictModeError` if any file was skipped.
+    """
+    opts = (options or ClusterOptions()).replace(**overrides) if overrides else (options or ClusterOptions())
+    bar = progress or _no_progress
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = now - clock
+        clock = now
+
+    loaded = _load(content, opts, bar)
+    if opts.strict and loaded.skipped:
+        raise StrictModeError(loaded.skipped)
+    lap("load")
+    table = graph_stage.build_nodes(loaded.articles, opts.use_related)
+    lap("graph")
+    matrix, terms, similar, related_sims = _similarity(table, opts, bar)
+    edges = graph_stage.build_graph(table, similar, related_sims, opts)
+    lap("similarity")
+    parts = communities.detect(edges, opts)
+    lap("communities")
+    stories = build_stories(table.nodes, edges, parts, matrix, terms, opts.keywords)
+    story_of = [0] * len(table.nodes)
+    for s_index, story in enumerate(stories):
+        for member in story.members:
+            story_of[member] = s_index
+    lap("stories")
+    return ClusterResult(opts, loaded, table, edges, stories, story_of, timings)
+
+
+def _load(content, opts: ClusterOptions, bar: Progress) -> LoadResult:
+    base, paths, ignored = collect(content)
+    with bar("load", len(paths)) as tick:
+        return read_files(base, paths, ignored, opts.max_file_bytes, tick)
+
+
+def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progress):
+    texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
+    matrix, terms = similarity.tfidf_matrix(texts, opts)
+    days = np.array(
+        [n.published.timestamp() / 86400.0 if n.published else np.nan for n in table.nodes], dtype=np.float64
+    )
+    with bar("similarity", len(texts)) as tick:
+        pairs = similarity.similar_pairs(matrix, days, opts, tick)
+    related = sorted(table.related)
+    left = np.array([p[0] for p in related], dtype=np.int64)
+    right = np.array([p[1] for p in related], dtype=np.int64)
+    related_sims = dict(zip(related, similarity.pair_similarity(matrix, left, right).tolist()))
+    return matrix, terms, pairs.as_dict(), related_sims

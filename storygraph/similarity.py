@@ -1,0 +1,132 @@
+"""Similarity stage: TF-IDF over title + excerpt, sparse top-k cosine within a time window.
+
+Texts are vectorised with scikit-learn's ``TfidfVectorizer`` (sublinear tf,
+English stop words, accents folded, float32, rows L2-normalised so a dot product
+is the cosine). Pairs are found by multiplying blocks of ``chunk_size`` rows
+(in publication order) with only the columns published within ``window_days``
+of the block, so memory is bounded by the block, never by N x N. Each article
+keeps its ``top_k`` best neighbours at or above ``threshold``; a pair is kept
+when either side keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .options import ClusterOptions
+
+__all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "pair_similarity"]
+
+Tick = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Undirected pairs as parallel arrays, ``left < right``, sorted by (left, right)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    similarity: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.left.shape[0])
+
+    def as_dict(self) -> dict[tuple[int, int], float]:
+        return {(int(a), int(b)): float(s) for a, b, s in zip(self.left, self.right, self.similarity)}
+
+
+def document_text(title: str, excerpt: str, title_weight: int) -> str:
+    """The text one article contributes: the title ``title_weight`` times, then the excerpt."""
+    return " ".join([title] * title_weight + [excerpt])
+
+
+def tfidf_matrix(texts: Sequence[str], options: ClusterOptions) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Return (L2-normalised float32 CSR matrix, vocabulary terms by column)."""
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True,
+        stop_words="english",
+        strip_accents="unicode",
+        dtype=np.float32,
+        max_df=options.max_df if len(texts) > 1 else 1.0,
+    )
+    try:
+        matrix = vectorizer.fit_transform(texts)
+    except ValueError:  # empty vocabulary: no text carries a usable word
+        return sp.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+    return matrix.tocsr(), vectorizer.get_feature_names_out()
+
+
+def similar_pairs(
+    matrix: sp.csr_matrix, days: np.ndarray, options: ClusterOptions, tick: Tick | None = None
+) -> Pairs:
+    """Top-k cosine neighbours above ``threshold`` within ``window_days``.
+
+    ``days`` holds each row's publication time in days (NaN when undated:
+    undated rows are compared with every row).
+    """
+    n = matrix.shape[0]
+    dated = np.flatnonzero(~np.isnan(days))
+    dated = dated[np.argsort(days[dated], kind="stable")]
+    undated = np.flatnonzero(np.isnan(days))
+    sorted_days = days[dated]
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for rows in _blocks(dated, undated, options.chunk_size):
+        if np.isnan(days[rows[0]]):
+            cols = np.arange(n)
+        else:
+            lo = np.searchsorted(sorted_days, days[rows].min() - options.window_days, "left")
+            hi = np.searchsorted(sorted_days, days[rows].max() + options.window_days, "right")
+            cols = np.concatenate([dated[lo:hi], undated])
+        found.append(_block_top_k(matrix, days, rows, cols, options))
+        if tick:
+            tick(len(rows))
+    return _symmetric(found)
+
+
+def _blocks(dated: np.ndarray, undated: np.ndarray, size: int):
+    for group in (dated, undated):
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
+
+
+def _block_top_k(
+    matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, options: ClusterOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    product = (matrix[rows] @ matrix[cols].T).tocoo()
+    left, right, sims = rows[product.row], cols[product.col], product.data
+    gap = np.abs(days[left] - days[right])
+    keep = (left != right) & (sims >= options.threshold) & ~(gap > options.window_days)
+    left, right, sims = left[keep], right[keep], sims[keep]
+    order = np.lexsort((right, -sims, left))  # by row, best first, ties by column
+    left, right, sims = left[order], right[order], sims[order]
+    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
+    rank = np.arange(len(left)) - np.repeat(starts, np.diff(np.r_[starts, len(left)]))
+    keep = rank < options.top_k
+    return left[keep], right[keep], sims[keep]
+
+
+def _symmetric(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:
+    if not found:
+        empty = np.array([], dtype=np.int64)
+        return Pairs(empty, empty, np.array([], dtype=np.float32))
+    left = np.concatenate([f[0] for f in found]).astype(np.int64)
+    right = np.concatenate([f[1] for f in found]).astype(np.int64)
+    sims = np.concatenate([f[2] for f in found]).astype(np.float32)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    order = np.lexsort((hi, lo))
+    lo, hi, sims = lo[order], hi[order], sims[order]
+    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
+    return Pairs(lo[first], hi[first], sims[first])
+
+
+def pair_similarity(matrix: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosine of each given pair of rows (rows are L2-normalised)."""
+    if len(left) == 0 or matrix.shape[1] == 0:
+        return np.zeros(len(left), dtype=np.float32)
+    products = matrix[left].multiply(matrix[right]).sum(axis=1)
+    return np.asarray(products, dtype=np.float32).ravel()

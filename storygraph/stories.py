@@ -1,0 +1,134 @@
+"""Stories stage: communities become described, stably identified stories.
+
+- ``id``: ``s`` + the first 12 hex digits of SHA-1 of the earliest member's
+  canonical URL (earliest by publication, undated last, then URL), so the id
+  survives re-runs and new articles joining later in the story.
+- ``headline``: the in-corpus member with the highest weighted degree inside the
+  story (most central), then the highest ``quality``, then the earliest.
+- ``keywords``: terms with the highest summed TF-IDF over the members.
+- sorted by size (largest first), then first publication, then id.
+- ``color``: a distinct palette colour for the 20 largest multi-article stories,
+  a colour derived from the id for the rest, light grey for single articles.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from .graph import Node
+
+__all__ = ["Story", "build_stories"]
+
+# Tableau 20-like palette: distinguishable in Gephi and in the HTML report.
+_PALETTE = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+    (174, 199, 232), (255, 187, 120), (152, 223, 138), (255, 152, 150), (197, 176, 213),
+    (196, 156, 148), (247, 182, 210), (199, 199, 199), (219, 219, 141), (158, 218, 229),
+)
+_SINGLE = (210, 210, 210)
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story: members are node indices, earliest first."""
+
+    id: str
+    members: tuple[int, ...]
+    headline: int
+    keywords: tuple[str, ...]
+    first_published: datetime | None
+    last_published: datetime | None
+    providers: tuple[str, ...]
+    topics: tuple[str, ...]
+    in_corpus: int
+    color: tuple[int, int, int]
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+def build_stories(
+    nodes: list[Node],
+    graph: nx.Graph,
+    communities: list[list[int]],
+    matrix: sp.csr_matrix,
+    terms: np.ndarray,
+    n_keywords: int,
+) -> list[Story]:
+    """Describe each community as a :class:`Story`; returns them sorted for output."""
+    drafts = [_draft(nodes, graph, members, matrix, terms, n_keywords) for members in communities]
+    drafts.sort(key=_sort_key)
+    stories = []
+    multi = 0
+    for draft in drafts:
+        if len(draft["members"]) > 1:
+            color = _PALETTE[multi] if multi < len(_PALETTE) else _hashed_color(draft["id"])
+            multi += 1
+        else:
+            color = _SINGLE
+        stories.append(Story(color=color, **draft))
+    return stories
+
+
+def _draft(nodes, graph, members, matrix, terms, n_keywords) -> dict:
+    ordered = sorted(members, key=lambda i: _time_key(nodes[i]))
+    dates = [nodes[i].published for i in ordered if nodes[i].published is not None]
+    return {
+        "id": "s" + hashlib.sha1(nodes[ordered[0]].id.encode("utf-8")).hexdigest()[:12],
+        "members": tuple(ordered),
+        "headline": _headline(nodes, graph, ordered),
+        "keywords": _keywords(matrix, terms, ordered, n_keywords),
+        "first_published": min(dates, default=None),
+        "last_published": max(dates, default=None),
+        "providers": tuple(sorted({nodes[i].provider for i in ordered if nodes[i].provider})),
+        "topics": tuple(t for t, _ in sorted(Counter(t for i in ordered for t in nodes[i].topics).items(),
+                                             key=lambda kv: (-kv[1], kv[0]))),
+        "in_corpus": sum(1 for i in ordered if nodes[i].in_corpus),
+    }
+
+
+def _time_key(node: Node) -> tuple:
+    stamp = node.published.timestamp() if node.published else float("inf")
+    return (stamp, node.id)
+
+
+def _headline(nodes: list[Node], graph: nx.Graph, ordered: list[int]) -> int:
+    inside = set(ordered)
+    position = {i: k for k, i in enumerate(ordered)}
+    candidates = [i for i in ordered if nodes[i].in_corpus] or ordered
+
+    def centrality(i: int) -> float:
+        # rounded so float summation order can never change the choice
+        return round(sum(d["weight"] for j, d in graph[i].items() if j in inside), 6)
+
+    return max(candidates, key=lambda i: (centrality(i), nodes[i].quality or 0, -position[i]))
+
+
+def _keywords(matrix: sp.csr_matrix, terms: np.ndarray, ordered: list[int], n: int) -> tuple[str, ...]:
+    if n == 0 or matrix.shape[1] == 0:
+        return ()
+    weights = np.asarray(matrix[ordered].sum(axis=0), dtype=np.float64).ravel().round(6)
+    top = [j for j in np.lexsort((terms, -weights)) if weights[j] > 0][:n]
+    return tuple(str(terms[j]) for j in top)
+
+
+def _sort_key(draft: dict) -> tuple:
+    first = draft["first_published"]
+    return (-len(draft["members"]), first.timestamp() if first else float("inf"), draft["id"])
+
+
+def _hashed_color(story_id: str) -> tuple[int, int, int]:
+    digest = hashlib.sha1(story_id.encode()).digest()
+    hue = digest[0] / 255.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.55 + digest[1] / 255.0 * 0.35, 0.75 + digest[2] / 255.0 * 0.2)
+    return (round(r * 255), round(g * 255), round(b * 255))

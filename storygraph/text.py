@@ -1,0 +1,34 @@
+"""Text cleaning shared by every stage, so all output formats carry the same strings.
+
+Rules (documented in the README's "Bad input" section):
+- characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates,
+  U+FFFE/U+FFFF) are removed: they cannot reach GraphML or GEXF;
+- a leading byte-order mark, also in its mojibake form ``ï»¿``, is removed;
+- titles collapse runs of white space to one space;
+- over-long values are cut to a limit, with a notice from the caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clean_text", "clean_title", "TITLE_LIMIT", "EXCERPT_LIMIT"]
+
+#: Longest title and excerpt kept, in characters (real maxima: ~300 and 480).
+TITLE_LIMIT = 1_000
+EXCERPT_LIMIT = 5_000
+
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BOM_PREFIX = re.compile("^(?:\ufeff|\u00ef\u00bb\u00bf)+\\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value: str, limit: int = EXCERPT_LIMIT) -> str:
+    """Remove XML-forbidden characters and leading BOMs; strip; cut to ``limit``."""
+    text = _BOM_PREFIX.sub("", _XML_FORBIDDEN.sub("", value)).strip()
+    return text[:limit].rstrip() if len(text) > limit else text
+
+
+def clean_title(value: str) -> str:
+    """:func:`clean_text` for one-line values: white space collapsed to single spaces."""
+    return _SPACE.sub(" ", clean_text(value, TITLE_LIMIT * 4))[:TITLE_LIMIT].strip()

@@ -1,0 +1,79 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storygraph.urls import canonical_url, is_web_url
+
+import pytest
+
+SAME = [
+    # scheme, host case, www., trailing slash, fragment
+    ("http://WWW.Example.com/news/story-1/#comments", "https://example.com/news/story-1"),
+    # AMP path segments and suffixes
+    ("https://www.polygon.com/platform/amp/diablo-4-guides/23656236/druid", "https://polygon.com/platform/diablo-4-guides/23656236/druid"),
+    ("https://comicbook.com/gaming/amp/news/diablo-4-pvp/", "https://comicbook.com/gaming/news/diablo-4-pvp"),
+    ("https://example.com/google-amp/a/b", "https://example.com/a/b"),
+    ("https://en.as.com/2022/06/13/news/1655142484_224785.amp.html", "https://en.as.com/2022/06/13/news/1655142484_224785.html"),
+    ("https://example.com/story.amp", "https://example.com/story"),
+    ("https://amp.example.com/story", "https://example.com/story"),
+    ("https://m.example.com/story", "https://example.com/story"),
+    # AMP and tracking query parameters
+    ("https://www.givemesport.com/1720130-diablo-4?amp", "https://givemesport.com/1720130-diablo-4"),
+    ("https://www.shacknews.com/article/134755/build?amphtml=1", "https://shacknews.com/article/134755/build"),
+    ("https://example.com/a?outputType=amp", "https://example.com/a"),
+    ("https://example.com/a?utm_source=rss&utm_medium=feed&utm_campaign=x", "https://example.com/a"),
+    ("https://www.wsj.com/articles/x-11600000000?mod=rss_Technology", "https://wsj.com/articles/x-11600000000"),
+    ("https://www.reuters.com/article/us-x-idUSKBN21Z3GW?feedType=RSS&feedName=businessNews", "https://reuters.com/article/us-x-idUSKBN21Z3GW"),
+    # the AMP cache wrapper, https (/c/s/) and http (/c/)
+    ("https://www-givemesport-com.cdn.ampproject.org/c/s/www.givemesport.com/1720130-diablo-4?amp", "https://givemesport.com/1720130-diablo-4"),
+    ("https://example-com.cdn.ampproject.org/c/example.com/a/amp/", "https://example.com/a"),
+    # default port
+    ("https://example.com:443/a", "https://example.com/a"),
+]
+
+
+@pytest.mark.parametrize("url, expected", SAME)
+def test_canonical_forms(url, expected):
+    assert canonical_url(url) == expected
+
+
+def test_identifying_query_is_kept_and_sorted():
+    assert canonical_url("https://x.com/view?b=2&ArticleID=7") == "https://x.com/view?ArticleID=7&b=2"
+    assert canonical_url("https://x.com/view?ArticleID=7") != canonical_url("https://x.com/view?ArticleID=8")
+
+
+def test_different_articles_stay_apart():
+    assert canonical_url("https://example.com/a") != canonical_url("https://example.com/b")
+    assert canonical_url("https://example.com/a") != canonical_url("https://other.com/a")
+    # a non-default port is part of the identity
+    assert canonical_url("https://example.com:8080/a") != canonical_url("https://example.com/a")
+
+
+def test_not_a_url_comes_back_stripped():
+    assert canonical_url("  not a url ") == "not a url"
+    assert canonical_url("") == ""
+    assert not is_web_url("ftp://example.com/x")
+    assert not is_web_url("https://")
+    assert is_web_url("https://example.com")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_canonical_never_raises_and_is_idempotent_on_text(text):
+    once = canonical_url(text)
+    assert canonical_url(once) == once
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["http", "https", "HTTPS"]),
+    st.from_regex(r"(www\.|m\.|amp\.)?[a-z0-9-]{1,12}\.(com|co\.uk|org)", fullmatch=True),
+    st.lists(st.sampled_from(["amp", "news", "a.amp", "b.amp.html", "google-amp", "%7E", "x y", "é", ""]), max_size=5),
+    st.dictionaries(st.sampled_from(["utm_source", "id", "amp", "page", "mod", "q"]), st.text(max_size=5), max_size=3),
+)
+def test_canonical_is_idempotent_on_urls(scheme, host, segments, query):
+    from urllib.parse import urlencode
+
+    url = f"{scheme}://{host}/{'/'.join(segments)}" + (f"?{urlencode(query)}" if query else "")
+    once = canonical_url(url)
+    assert canonical_url(once) == once
+    assert once.startswith("https://")
