@@ -106,7 +106,8 @@ def _published(value: object, file: str, name: str, notes: list[Notice]) -> date
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
+        # a bare date has day precision, no zone to miss: midnight UTC
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))

@@ -111,7 +111,7 @@ def _block_top_k(
 
 
 def _symmetric(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:
-    if not found:
+    if sum(len(f[0]) for f in found) == 0:
         empty = np.array([], dtype=np.int64)
         return Pairs(empty, empty, np.array([], dtype=np.float32))
     left = np.concatenate([f[0] for f in found]).astype(np.int64)

@@ -48,7 +48,8 @@ def item(
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # Backslashes pass through: callers write YAML escapes (\\n, \\u2028) on purpose.
+    return '"' + text.replace('"', '\\"') + '"'
 
 
 @pytest.fixture

@@ -1,0 +1,5 @@
+"""``python -m storygraph`` runs the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""Graph, similarity, communities and stories stages on small hand-built inputs."""
+
+from datetime import datetime, timedelta, timezone
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import storygraph
+from storygraph import communities
+from storygraph.graph import build_nodes, edge_weight
+from storygraph.model import Article, RelatedRef
+from storygraph.options import ClusterOptions
+from storygraph.similarity import similar_pairs, tfidf_matrix
+
+from conftest import item
+
+T0 = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
+
+
+def art(file, url, title="t", days=0, **kw):
+    return Article(file=file, url=url, title=title, published=T0 + timedelta(days=days), **kw)
+
+
+def test_files_sharing_a_canonical_url_are_one_node():
+    table = build_nodes(
+        [
+            art("a.md", "https://www.example.com/news/story/?utm_source=rss", title="Old title", days=0),
+            art("b.md", "https://example.com/news/amp/story", title="Updated title", days=1),
+            art("c.md", "https://example.com/other", related=(RelatedRef(url="https://example.com/news/story.amp"),)),
+        ]
+    )
+    ids = [n.id for n in table.nodes]
+    assert ids == ["https://example.com/news/story", "https://example.com/other"]
+    story = table.nodes[0]
+    assert story.files == ("a.md", "b.md")
+    assert story.title == "Updated title"  # the newest file speaks for the node
+    assert story.url == "https://example.com/news/amp/story"  # shortest of its URLs
+    assert table.related == {(0, 1)}
+
+
+def test_related_only_urls_become_external_nodes_and_aliases_resolve():
+    ref_out = RelatedRef(url="https://outside.org/x", title="Outside", published=T0)
+    ref_amp = RelatedRef(url="https://example-com.cdn.ampproject.org/c/s/example.com/b?amp")
+    table = build_nodes(
+        [
+            art("a.md", "https://example.com/a", related=(ref_out, ref_out, ref_amp)),
+            art("b.md", "https://example.com/b-canonical", alt_urls=("https://example.com/b?amp",)),
+        ]
+    )
+    by_id = {n.id: n for n in table.nodes}
+    assert by_id["https://outside.org/x"].in_corpus is False
+    assert by_id["https://outside.org/x"].title == "Outside"
+    assert by_id["https://outside.org/x"].files == ()
+    index = {n.id: i for i, n in enumerate(table.nodes)}
+    a, b, out = index["https://example.com/a"], index["https://example.com/b-canonical"], index["https://outside.org/x"]
+    # the AMP-cache form of b's ampWebUrl resolves to b; the duplicate ref is one link
+    assert table.related == {tuple(sorted((a, out))), tuple(sorted((a, b)))}
+    assert table.stats["related_refs"] == 3
+
+
+def test_no_related_option_ignores_lists():
+    table = build_nodes([art("a.md", "https://e.com/a", related=(RelatedRef(url="https://o.org/x"),))], use_related=False)
+    assert len(table.nodes) == 1 and not table.related
+
+
+def test_related_weight_fades_with_time_gap():
+    opts = ClusterOptions(related_weight=0.5, window_days=7)
+    assert edge_weight(0.2, True, 3, opts) == pytest.approx(0.7)
+    assert edge_weight(0.2, True, 70, opts) == pytest.approx(0.25)
+    assert edge_weight(0.2, False, 3, opts) == pytest.approx(0.2)
+
+
+def _sims(texts, days, **kw):
+    opts = ClusterOptions(**kw)
+    matrix, _ = tfidf_matrix(texts, opts)
+    return similar_pairs(matrix, np.array(days, dtype=float), opts).as_dict()
+
+
+def test_similarity_respects_window_threshold_and_top_k():
+    texts = ["blizzard delays diablo expansion"] * 4 + ["quarterly earnings beat estimates"]
+    pairs = _sims(texts, [0, 1, 2, 30, 1], window_days=7, threshold=0.5, top_k=10)
+    assert set(pairs) == {(0, 1), (0, 2), (1, 2)}  # 3 is 28+ days away; 4 shares no words
+    assert all(v == pytest.approx(1.0) for v in pairs.values())
+    # top_k=1: each row keeps its best neighbour, ties broken by the lower index; then symmetrised
+    assert set(_sims(texts, [0, 1, 2, 30, 1], top_k=1)) == {(0, 1), (0, 2)}
+
+
+def test_undated_articles_compare_with_everything():
+    texts = ["solar flare disrupts radio"] * 3
+    pairs = _sims(texts, [0, np.nan, 400])
+    assert set(pairs) == {(0, 1), (1, 2)}
+
+
+def test_chunking_does_not_change_pairs():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(120)]
+    days = rng.integers(0, 60, 120).astype(float)
+    whole = _sims(texts, days, chunk_size=1000, threshold=0.2)
+    small = _sims(texts, days, chunk_size=7, threshold=0.2)
+    assert whole.keys() == small.keys() and len(whole) > 50
+    assert all(abs(whole[k] - small[k]) < 1e-5 for k in whole)
+
+
+def test_empty_vocabulary_gives_no_pairs():
+    assert _sims(["the", "and the", "a"], [0, 0, 0]) == {}
+
+
+def test_communities_cover_every_node_once_and_split_disconnected():
+    graph = nx.Graph()
+    graph.add_nodes_from(range(7))
+    graph.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (3, 4, 1.0)])
+    for algorithm in ("louvain", "label-propagation", "components"):
+        parts = communities.detect(graph, ClusterOptions(algorithm=algorithm))
+        assert sorted(n for p in parts for n in p) == list(range(7))
+        for part in parts:
+            assert nx.is_connected(graph.subgraph(part))
+
+
+def test_louvain_is_deterministic_for_a_seed():
+    graph = nx.relabel.convert_node_labels_to_integers(nx.les_miserables_graph())
+    a = communities.detect(graph, ClusterOptions(seed=7))
+    b = communities.detect(graph, ClusterOptions(seed=7))
+    assert a == b and len(a) > 3
+
+
+def _story_corpus(write_items):
+    files = {}
+    for i in range(4):
+        files[f"quake/{i}.md"] = item(f"Earthquake of magnitude 7 hits Taiwan coast {i}", f"https://news{i}.com/quake",
+                                      published=f"2024-04-0{3 + i % 2}T0{i}:00:00Z", excerpt="Taiwan earthquake tsunami warning")
+    for i in range(3):
+        files[f"merger/{i}.md"] = item(f"Fabrikam agrees to buy Northwind for $2 billion {i}", f"https://biz{i}.com/deal",
+                                       published=f"2024-04-1{i}T09:00:00Z", excerpt="Fabrikam Northwind acquisition deal")
+    files["lone.md"] = item("Local bakery wins pastry award", "https://town.com/bakery", published="2024-04-20T00:00:00Z")
+    return write_items(files)
+
+
+def test_pipeline_finds_stories_and_describes_them(write_items):
+    result = storygraph.cluster(_story_corpus(write_items))
+    sizes = [s.size for s in result.stories]
+    assert sizes == [4, 3, 1]  # sorted by size
+    quake = result.stories[0]
+    assert {result.nodes[i].files[0].split("/")[0] for i in quake.members} == {"quake"}
+    assert "earthquake" in quake.keywords and "taiwan" in quake.keywords
+    assert quake.first_published == datetime(2024, 4, 3, 0, tzinfo=timezone.utc)
+    assert quake.last_published == datetime(2024, 4, 4, 3, tzinfo=timezone.utc)
+    # id derives from the earliest member's canonical URL
+    import hashlib
+    earliest = result.nodes[quake.members[0]].id
+    assert quake.id == "s" + hashlib.sha1(earliest.encode()).hexdigest()[:12]
+    assert result.nodes[quake.headline].in_corpus
+    # the networkx graph is keyed by canonical URL and carries the story id
+    assert result.graph.nodes["https://town.com/bakery"]["story"] == result.stories[2].id
+
+
+def test_story_ids_survive_new_later_articles(write_items):
+    root = _story_corpus(write_items)
+    before = {s.id for s in storygraph.cluster(root).stories}
+    (root / "quake" / "late.md").write_text(
+        item("Taiwan earthquake aftershocks continue", "https://late.com/q", published="2024-04-05T10:00:00Z",
+             excerpt="Taiwan earthquake aftershock"), encoding="utf-8")
+    after = storygraph.cluster(root)
+    assert before <= {s.id for s in after.stories}
+    assert after.stories[0].size == 5
+
+
+def test_strict_raises_naming_the_file(write_items):
+    root = write_items({"ok.md": item("T", "https://e.com/a"), "bad.md": "no front matter"})
+    with pytest.raises(storygraph.StrictModeError, match="bad.md: no front matter"):
+        storygraph.cluster(root, strict=True)
+
+
+def test_options_are_validated_with_the_name():
+    with pytest.raises(storygraph.OptionsError, match="threshold=1.5"):
+        ClusterOptions(threshold=1.5)
+    with pytest.raises(storygraph.OptionsError, match="algorithm"):
+        ClusterOptions(algorithm="magic")
+    with pytest.raises(storygraph.OptionsError, match="top_k"):
+        ClusterOptions(top_k=0)
+    with pytest.raises(storygraph.OptionsError, match="bogus"):
+        ClusterOptions().replace(bogus=1)
+    assert ClusterOptions().replace(seed=3).seed == 3
