@@ -17,7 +17,19 @@ def _load(root):
     return load_content(root, max_file_bytes=1_000_000)
 
 
-def test_skip_reasons_are_specific(write_items):
+@pytest.fixture(params=["yaml-rs", "pyyaml"])
+def yaml_backend(request, monkeypatch):
+    """Run a test with the fast parser and again with the PyYAML fallback."""
+    import storygraph.parse as parse
+
+    if request.param == "pyyaml":
+        monkeypatch.setattr(parse, "yaml_rs", None)
+    elif parse.yaml_rs is None:
+        pytest.skip("yaml-rs is not installed")
+    return request.param
+
+
+def test_skip_reasons_are_specific(write_items, yaml_backend):
     root = write_items(
         {
             "ok.md": item("Fine", "https://example.com/fine"),
@@ -33,6 +45,7 @@ def test_skip_reasons_are_specific(write_items):
             "binary.md": b"\x00\x01\x02binary",
             "tag.md": "---\ntitle: !!python/object/apply:os.system ['echo hi']\nwebUrl: https://e.com/a\n---\n",
             "bomb.md": "---\na: &a [x, x]\nb: &b [*a, *a]\ntitle: t\nwebUrl: https://e.com/b\n---\n",
+            "dup.md": "---\ntitle: a\ntitle: b\nwebUrl: https://e.com/c\n---\n",
             "notes.txt": "ignored",
         }
     )
@@ -52,15 +65,16 @@ def test_skip_reasons_are_specific(write_items):
         "binary.md": "binary",
         "tag.md": "invalid-yaml",
         "bomb.md": "invalid-yaml",
+        "dup.md": "duplicate-key",
     }
-    assert result.ignored == 1 and result.md_files == 13
+    assert result.ignored == 1 and result.md_files == 14
     # reasons are for people: they say what is wrong
     reasons = {s.file: s.reason for s in result.skipped}
-    assert "line" in reasons["badyaml.md"]
+    assert "line" in reasons["badyaml.md"] and "'title'" in reasons["dup.md"]
     assert "aliases" in reasons["bomb.md"]
 
 
-def test_bom_and_crlf_parse():
+def test_bom_and_crlf_parse(yaml_backend):
     data = "\ufeff---\r\ntitle: \"Caf\u00e9\"\r\nwebUrl: https://e.com/a\r\n---\r\n".encode("utf-8")
     assert front_matter(data)["title"] == "Caf\u00e9"
 
@@ -81,7 +95,7 @@ def test_video_with_only_original_url_and_null_topic(write_items):
     assert article.title == "Trailer \U0001f525"
 
 
-def test_fields_are_normalised(write_items):
+def test_fields_are_normalised(write_items, yaml_backend):
     extra = """
         ampWebUrl: "https://example.com/amp/a"
         quality: 7
