@@ -35,7 +35,7 @@ def main() -> None:
 @main.command("cluster")
 @click.argument("content", type=click.Path(exists=True, file_okay=False, dir_okay=True))
 @click.option("-o", "--output", default="stories.json", show_default=True,
-              help="Output file (.json, .graphml, .gexf), or '-' for stdout (needs --format).")
+              help="Output file (.json, .graphml, .gexf, .html), or '-' for stdout (needs --format).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format; default from the extension.")
 @click.option("--threshold", type=float, default=_DEFAULTS.threshold, show_default=True,
               help="Minimum cosine similarity for a 'similar' edge.")
@@ -48,12 +48,15 @@ def main() -> None:
 @click.option("--resolution", type=float, default=_DEFAULTS.resolution, show_default=True,
               help="Louvain resolution: higher gives smaller stories.")
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")
+@click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
+              help="HTML report: the graph view shows the largest stories up to this many nodes.")
 @click.option("--no-related", is_flag=True, help="Ignore the items' related lists.")
 @click.option("--strict", is_flag=True, help="Fail if any file is skipped, naming it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print per-stage timings and notices.")
 def cluster_command(content: str, output: str, fmt: str | None, threshold: float, top_k: int,
-                    window_days: float, algorithm: str, resolution: float, seed: int, no_related: bool,
+                    window_days: float, algorithm: str, resolution: float, seed: int, report_max_nodes: int,
+                    no_related: bool,
                     strict: bool, quiet: bool, verbose: bool) -> None:
     """Cluster the news items under CONTENT into stories and write them to OUTPUT.
 
@@ -68,6 +71,7 @@ def cluster_command(content: str, output: str, fmt: str | None, threshold: float
         options = ClusterOptions(
             threshold=threshold, top_k=top_k, window_days=window_days, algorithm=algorithm,
             resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
+            report_max_nodes=report_max_nodes,
         )
     except StorygraphError as exc:
         raise click.UsageError(str(exc)) from None

@@ -45,6 +45,8 @@ class ClusterOptions:
 
     Stories and run
         keywords: number of keywords per story.
+        report_max_nodes: the HTML report's graph view shows the largest stories
+            up to this many nodes (the story list always holds every story).
         strict: fail the run if any input file is skipped.
         max_file_bytes: files larger than this are skipped unread.
     """
@@ -61,6 +63,7 @@ class ClusterOptions:
     resolution: float = 1.0
     seed: int = 42
     keywords: int = 5
+    report_max_nodes: int = 5000
     strict: bool = False
     max_file_bytes: int = 10 * 1024 * 1024
 
@@ -78,6 +81,7 @@ class ClusterOptions:
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
         _check_int("seed", self.seed, 0)
         _check_int("keywords", self.keywords, 0)
+        _check_int("report_max_nodes", self.report_max_nodes, 1)
         _check_bool("strict", self.strict)
         _check_int("max_file_bytes", self.max_file_bytes, 1)
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "EXTENSIONS", "format_for", "render", "write", "write_atomic"]
 
 #: Format name -> file extensions that select it.
-EXTENSIONS = {"json": (".json",), "graphml": (".graphml",), "gexf": (".gexf",)}
+EXTENSIONS = {"json": (".json",), "graphml": (".graphml",), "gexf": (".gexf",), "html": (".html", ".htm")}
 FORMATS = tuple(EXTENSIONS)
 
 
@@ -35,7 +35,7 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
             raise ExportError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
         return format
     if str(path) == "-":
-        raise ExportError("writing to stdout ('-o -') needs --format (json, graphml or gexf)")
+        raise ExportError("writing to stdout ('-o -') needs --format (json, graphml, gexf or html)")
     suffix = Path(path).suffix.lower()
     for name, suffixes in EXTENSIONS.items():
         if suffix in suffixes:
@@ -50,6 +50,9 @@ def _renderer(format: str) -> Callable[["ClusterResult"], bytes]:
     if format == "graphml":
         from .graphml import graphml_bytes
         return graphml_bytes
+    if format == "html":
+        from .html import html_bytes
+        return html_bytes
     from .gexf import gexf_bytes
     return gexf_bytes
 
