@@ -33,7 +33,7 @@ def main() -> None:
 
 
 @main.command("cluster")
-@click.argument("content", type=click.Path(exists=True, file_okay=False, dir_okay=True))
+@click.argument("content", type=click.Path(exists=True, file_okay=True, dir_okay=True))
 @click.option("-o", "--output", default="stories.json", show_default=True,
               help="Output file (.json, .graphml, .gexf, .html), or '-' for stdout (needs --format).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format; default from the extension.")
@@ -50,15 +50,20 @@ def main() -> None:
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
+@click.option("-j", "--jobs", type=int, default=0, show_default="0 = one per core",
+              help="Worker processes for parsing.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="STORYGRAPH_CACHE_DIR",
+              help="Parse cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder].")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache.")
 @click.option("--no-related", is_flag=True, help="Ignore the items' related lists.")
 @click.option("--strict", is_flag=True, help="Fail if any file is skipped, naming it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print per-stage timings and notices.")
 def cluster_command(content: str, output: str, fmt: str | None, threshold: float, top_k: int,
                     window_days: float, algorithm: str, resolution: float, seed: int, report_max_nodes: int,
-                    no_related: bool,
+                    jobs: int, cache_dir: str | None, no_cache: bool, no_related: bool,
                     strict: bool, quiet: bool, verbose: bool) -> None:
-    """Cluster the news items under CONTENT into stories and write them to OUTPUT.
+    """Cluster the news items under CONTENT (a folder of .md files, or a .jsonl file) into stories.
 
     \b
     Examples:
@@ -71,7 +76,7 @@ def cluster_command(content: str, output: str, fmt: str | None, threshold: float
         options = ClusterOptions(
             threshold=threshold, top_k=top_k, window_days=window_days, algorithm=algorithm,
             resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
-            report_max_nodes=report_max_nodes,
+            report_max_nodes=report_max_nodes, jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
         )
     except StorygraphError as exc:
         raise click.UsageError(str(exc)) from None
@@ -98,7 +103,7 @@ def _report(result: ClusterResult, output: str, seconds: float, quiet: bool, ver
         return
     where = "stdout" if output == "-" else output
     click.echo(
-        f"storygraph: {stats['md_files']} files, {stats['skipped']} skipped, {stats['nodes']} nodes, "
+        f"storygraph: {stats['inputs']} {'items' if result.loaded.kind == 'jsonl' else 'files'}, {stats['skipped']} skipped, {stats['nodes']} nodes, "
         f"{stats['edges']} edges, {stats['stories']} stories ({stats['stories_multi']} with 2+ articles) "
         f"-> {where} in {seconds:.1f} s",
         err=True,

@@ -29,19 +29,24 @@ class FieldProblem(Exception):
         self.reason = reason
 
 
-def to_article(meta: dict, file: str) -> tuple[Article, list[Notice]]:
-    """Normalise one front-matter mapping. Raises :class:`FieldProblem` (no title, no URL)."""
+def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[Article, list[Notice]]:
+    """Normalise one front-matter mapping. Raises :class:`FieldProblem` (no title, no URL).
+
+    With ``id_stands_for_url`` (JSON Lines items, whose ``file`` is their id) an
+    item without a URL is kept with ``url=""``; the graph keys it by its id.
+    """
     notes: list[Notice] = []
     title = _title(meta, file, notes)
     urls = _urls(meta, file, notes)
-    if not urls:
+    if not urls and not id_stands_for_url:
         raise FieldProblem("no-url", "no usable URL (webUrl, originalUrl or ampWebUrl)")
+    urls = urls or [""]
     provider, domain = _provider(meta.get("provider"), urls[0], file, "provider", notes)
     article = Article(
         file=file,
         url=urls[0],
         title=title,
-        excerpt=_text(meta, "excerpt", file, notes),
+        excerpt=_text(meta, "excerpt" if meta.get("excerpt") not in (None, "") else "text", file, notes),
         published=_published(meta.get("publishedDateTime"), file, "publishedDateTime", notes),
         provider=provider,
         domain=domain,

@@ -53,7 +53,7 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTa
     """Merge articles by canonical URL and resolve related links to nodes."""
     groups: dict[str, list[Article]] = {}
     for article in articles:
-        groups.setdefault(canonical_url(article.url), []).append(article)
+        groups.setdefault(article.key or canonical_url(article.url), []).append(article)
     nodes = {key: _node_from_files(key, group) for key, group in groups.items()}
     aliases = _aliases(groups)
     links: list[tuple[str, str]] = []
@@ -63,7 +63,7 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTa
             for article in sorted(groups[key], key=lambda a: a.file):
                 for ref in article.related:
                     stats["related_refs"] += 1
-                    target = canonical_url(ref.url)
+                    target = ref.key or canonical_url(ref.url)
                     target = aliases.get(target, target)
                     if target == key:
                         stats["related_self"] += 1
@@ -121,8 +121,7 @@ def _aliases(groups: dict[str, list[Article]]) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for key in sorted(groups):
         for article in groups[key]:
-            for url in article.alt_urls:
-                alt = canonical_url(url)
+            for alt in article.alt_keys or [canonical_url(u) for u in article.alt_urls]:
                 if alt != key and alt not in groups:
                     aliases.setdefault(alt, key)
     return aliases

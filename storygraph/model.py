@@ -20,6 +20,7 @@ class RelatedRef:
     domain: str = ""
     type: str = ""
     quality: int | None = None
+    key: str = ""  # canonical URL, filled by the load stage
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Article:
     quality: int | None = None
     alt_urls: tuple[str, ...] = ()
     related: tuple[RelatedRef, ...] = ()
+    key: str = ""  # canonical URL (or "id:<id>" for a JSON Lines item without URL), from the load stage
+    alt_keys: tuple[str, ...] = ()  # canonical forms of alt_urls
 
 
 @dataclass(frozen=True, order=True)
@@ -65,5 +68,6 @@ class LoadResult:
     articles: list[Article] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-    ignored: int = 0  # files that are not .md (or .jsonl lines that are blank)
-    md_files: int = 0
+    ignored: int = 0  # files that are not .md (or blank JSON Lines lines)
+    inputs: int = 0  # .md files, or non-blank JSON Lines lines
+    kind: str = "folder"  # or "jsonl"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from .errors import OptionsError
 
@@ -49,6 +49,12 @@ class ClusterOptions:
             up to this many nodes (the story list always holds every story).
         strict: fail the run if any input file is skipped.
         max_file_bytes: files larger than this are skipped unread.
+
+    Execution (never change a result, so not recorded in outputs)
+        jobs: worker processes for parsing; 0 means one per core.
+        use_cache: reuse parse results of unchanged files.
+        cache_dir: where the parse cache lives (default: $STORYGRAPH_CACHE_DIR,
+            else the user's cache folder).
     """
 
     threshold: float = 0.3
@@ -66,6 +72,9 @@ class ClusterOptions:
     report_max_nodes: int = 5000
     strict: bool = False
     max_file_bytes: int = 10 * 1024 * 1024
+    jobs: int = field(default=0, metadata={"recorded": False})
+    use_cache: bool = field(default=True, metadata={"recorded": False})
+    cache_dir: str | None = field(default=None, metadata={"recorded": False})
 
     def __post_init__(self) -> None:
         _check_number("threshold", self.threshold, 0.0, 1.0, low_open=True)
@@ -84,6 +93,10 @@ class ClusterOptions:
         _check_int("report_max_nodes", self.report_max_nodes, 1)
         _check_bool("strict", self.strict)
         _check_int("max_file_bytes", self.max_file_bytes, 1)
+        _check_int("jobs", self.jobs, 0)
+        _check_bool("use_cache", self.use_cache)
+        if self.cache_dir is not None and not isinstance(self.cache_dir, str):
+            raise OptionsError("cache_dir", self.cache_dir, "a folder path (text) or None")
 
     def replace(self, **changes: object) -> "ClusterOptions":
         """Return a copy with ``changes`` applied (and validated)."""
@@ -94,8 +107,12 @@ class ClusterOptions:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, object]:
-        """Every option and its value, in declaration order (recorded in outputs)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Every option that can change a result, in declaration order (recorded in outputs).
+
+        Execution settings (jobs, cache) are left out so outputs stay byte-identical
+        however the run was executed.
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("recorded", True)}
 
 
 def _check_number(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import communities, graph as graph_stage, similarity
 from .errors import StrictModeError
-from .load import collect, read_files
+from .load import load
 from .model import LoadResult
 from .options import ClusterOptions
 from .stories import Story, build_stories
@@ -72,8 +72,7 @@ class ClusterResult:
         for _, _, kind in self.edges.edges(data="kind"):
             kinds[kind] += 1
         return {
-            "files_seen": self.loaded.md_files + self.loaded.ignored,
-            "md_files": self.loaded.md_files,
+            "inputs": self.loaded.inputs,
             "ignored_files": self.loaded.ignored,
             "articles": len(self.loaded.articles),
             "skipped": len(self.loaded.skipped),
@@ -111,7 +110,7 @@ def cluster(
     progress: Progress | None = None,
     **overrides: object,
 ) -> ClusterResult:
-    """Cluster the news items under ``content`` into stories.
+    """Cluster the news items under ``content`` (a folder, or a ``.jsonl`` file) into stories.
 
     ``options`` defaults to :class:`ClusterOptions()`; keyword ``overrides`` (for
     example ``threshold=0.4``) are applied on top and validated.
@@ -130,7 +129,7 @@ def cluster(
         timings[stage] = now - clock
         clock = now
 
-    loaded = _load(content, opts, bar)
+    loaded = load(content, opts, bar)
     if opts.strict and loaded.skipped:
         raise StrictModeError(loaded.skipped)
     lap("load")
@@ -148,12 +147,6 @@ def cluster(
             story_of[member] = s_index
     lap("stories")
     return ClusterResult(opts, loaded, table, edges, stories, story_of, timings)
-
-
-def _load(content, opts: ClusterOptions, bar: Progress) -> LoadResult:
-    base, paths, ignored = collect(content)
-    with bar("load", len(paths)) as tick:
-        return read_files(base, paths, ignored, opts.max_file_bytes, tick)
 
 
 def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progress):

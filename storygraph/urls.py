@@ -15,6 +15,7 @@ the result as a key and decide separately whether it looks usable
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -38,6 +39,7 @@ _AMP_CDN_PATH = re.compile(r"^/[cvi]/(?P<s>s/)?(?P<rest>.+)$")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
+@functools.lru_cache(maxsize=1 << 16)  # related lists repeat the same URLs many times
 def canonical_url(url: str) -> str:
     """Return the canonical form of ``url`` used as an article's identity.
 
@@ -72,6 +74,7 @@ def canonical_url(url: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_web_url(url: str) -> bool:
     """True when ``url`` is an absolute http(s) URL with a host."""
     if not isinstance(url, str):

@@ -69,3 +69,9 @@ def write_items(tmp_path: Path):
         return root
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's parse cache out of the user's cache folder."""
+    monkeypatch.setenv("STORYGRAPH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -67,7 +67,7 @@ def test_skip_reasons_are_specific(write_items, yaml_backend):
         "bomb.md": "invalid-yaml",
         "dup.md": "duplicate-key",
     }
-    assert result.ignored == 1 and result.md_files == 14
+    assert result.ignored == 1 and result.inputs == 14
     # reasons are for people: they say what is wrong
     reasons = {s.file: s.reason for s in result.skipped}
     assert "line" in reasons["badyaml.md"] and "'title'" in reasons["dup.md"]

@@ -1,0 +1,172 @@
+"""Parse cache: a file's Article (or Skipped) is reused while its size and mtime are unchanged.
+
+Entries live in one SQLite database under the cache folder (``--cache-dir``,
+else ``$STORYGRAPH_CACHE_DIR``, else the user's cache directory), keyed by a
+hash of (absolute path, size, mtime in ns, parser version, size limit). SQLite
+makes it safe for two runs to share a cache. Payloads are JSON, never pickle:
+an entry that fails to decode or validate is treated as a miss and re-parsed,
+so a corrupt or tampered cache can cost time but never change a result or run
+code. If the cache cannot be opened or written, the run goes on without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from . import __version__
+from .model import Article, Notice, RelatedRef, Skipped
+
+__all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode"]
+
+#: Bump when Article/Skipped/Notice or the parsing rules change meaning.
+FORMAT = 1
+_BATCH = 500
+
+
+def default_cache_dir() -> Path:
+    """``$STORYGRAPH_CACHE_DIR`` if set, else the platform's user cache folder for storygraph."""
+    env = os.environ.get("STORYGRAPH_CACHE_DIR")
+    if env:
+        return Path(env)
+    try:
+        from platformdirs import user_cache_dir
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return Path.home() / ".cache" / "storygraph"
+    return Path(user_cache_dir("storygraph", appauthor=False))
+
+
+def entry_key(path: Path, size: int, mtime_ns: int, max_file_bytes: int) -> str:
+    """Cache key for one file state; any change of content metadata or parser gives a new key."""
+    raw = f"{path}\0{size}\0{mtime_ns}\0{max_file_bytes}\0{__version__}\0{FORMAT}"
+    return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ParseCache:
+    """Read and write parse results in batches. Every method swallows SQLite errors."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.db: sqlite3.Connection | None = None
+        self.error: str | None = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.folder / f"parse-v{FORMAT}.sqlite", timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, payload BLOB NOT NULL)")
+            self.db.commit()
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = f"parse cache in {self.folder} disabled: {exc}"
+        if self.db is not None:
+            try:
+                self.db.close()
+            except sqlite3.Error:
+                pass
+        self.db = None
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        """Payloads found for ``keys`` (missing keys are absent)."""
+        found: dict[str, bytes] = {}
+        if self.db is None:
+            return found
+        try:
+            for start in range(0, len(keys), _BATCH):
+                chunk = keys[start : start + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(f"SELECT key, payload FROM entries WHERE key IN ({marks})", chunk)
+                found.update((k, bytes(p)) for k, p in rows)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+        return found
+
+    def put_many(self, items: list[tuple[str, bytes]]) -> None:
+        if self.db is None or not items:
+            return
+        try:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO entries (key, payload) VALUES (?, ?)", items)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def encode(item: Article | Skipped, notices: list[Notice]) -> bytes:
+    """JSON payload for one parse result."""
+    if isinstance(item, Skipped):
+        body: dict = {"skipped": [item.file, item.code, item.reason]}
+    else:
+        body = {"article": _article_dict(item)}
+    body["notices"] = [[n.file, n.field, n.message] for n in notices]
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+def decode(payload: bytes) -> tuple[Article | Skipped, list[Notice]]:
+    """Inverse of :func:`encode`. Raises ValueError/TypeError/KeyError on anything malformed."""
+    body = json.loads(payload.decode("utf-8", "surrogatepass"))
+    notices = [Notice(*_strs(n, 3)) for n in body["notices"]]
+    if "skipped" in body:
+        return Skipped(*_strs(body["skipped"], 3)), notices
+    return _article(body["article"]), notices
+
+
+def _strs(values: list, n: int) -> list[str]:
+    if len(values) != n or not all(isinstance(v, str) for v in values):
+        raise ValueError("malformed cache entry")
+    return values
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def _article_dict(a: Article) -> dict:
+    return {
+        "file": a.file, "url": a.url, "title": a.title, "excerpt": a.excerpt, "published": _when(a.published),
+        "provider": a.provider, "domain": a.domain, "topics": list(a.topics), "type": a.type,
+        "quality": a.quality, "alt_urls": list(a.alt_urls), "key": a.key, "alt_keys": list(a.alt_keys),
+        "related": [
+            [r.url, r.title, r.excerpt, _when(r.published), r.provider, r.domain, r.type, r.quality, r.key]
+            for r in a.related
+        ],
+    }
+
+
+def _article(d: dict) -> Article:
+    related = tuple(
+        RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=r[4], domain=r[5],
+                   type=r[6], quality=r[7], key=r[8])
+        for r in d["related"]
+    )
+    article = Article(
+        file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=_parse_when(d["published"]),
+        provider=d["provider"], domain=d["domain"], topics=tuple(d["topics"]), type=d["type"], quality=d["quality"],
+        alt_urls=tuple(d["alt_urls"]), related=related, key=d["key"], alt_keys=tuple(d["alt_keys"]),
+    )
+    _check_types(article)
+    return article
+
+
+def _check_types(a: Article) -> None:
+    texts = [a.file, a.url, a.title, a.excerpt, a.provider, a.domain, a.type, a.key, *a.topics, *a.alt_urls, *a.alt_keys]
+    for r in a.related:
+        texts += [r.url, r.title, r.excerpt, r.provider, r.domain, r.type, r.key]
+    if not all(isinstance(t, str) for t in texts):
+        raise TypeError("malformed cache entry")
+    for q in [a.quality, *(r.quality for r in a.related)]:
+        if q is not None and (not isinstance(q, int) or isinstance(q, bool)):
+            raise TypeError("malformed cache entry")
