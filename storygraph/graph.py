@@ -130,15 +130,16 @@ def _aliases(groups: dict[str, list[Article]]) -> dict[str, str]:
 def edge_weight(similarity: float, related: bool, gap_days: float | None, options: ClusterOptions) -> float:
     """Weight of an edge for community detection.
 
-    ``similarity`` (cosine of the two texts) plus, for a related link,
-    ``related_weight`` scaled by ``min(1, window_days / gap_days)``: a related
-    link between articles months apart says "same topic", not "same event".
+    ``similarity`` (cosine of the two texts), plus ``related_weight`` for a
+    related link. Only articles published at most ``window_days`` apart (or
+    undated) can be one event: a related link across a longer gap says "same
+    topic" (on one real site related lists span months and whole product
+    areas), so its weight is 0. Edges of weight 0 stay in the outputs but play
+    no part in finding stories.
     """
-    weight = similarity
-    if related:
-        fade = 1.0 if gap_days is None or gap_days <= options.window_days else options.window_days / gap_days
-        weight += options.related_weight * fade
-    return weight
+    if gap_days is not None and gap_days > options.window_days:
+        return 0.0
+    return similarity + (options.related_weight if related else 0.0)
 
 
 def build_graph(

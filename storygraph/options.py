@@ -16,7 +16,7 @@ from .errors import OptionsError
 __all__ = ["ClusterOptions", "ALGORITHMS"]
 
 #: Community detection algorithms understood by :mod:`storygraph.communities`.
-ALGORITHMS = ("louvain", "label-propagation", "components")
+ALGORITHMS = ("leiden", "louvain", "label-propagation", "components")
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,17 @@ class ClusterOptions:
     Graph
         use_related: add edges for each article's ``related`` list.
         related_weight: weight a related link adds on top of its text similarity;
-            it fades as ``window_days / gap`` when the two are further apart than
-            ``window_days``, so month-spanning topic lists do not glue stories.
+            a link between articles further apart than ``window_days`` weighs 0,
+            so month-spanning topic lists do not glue stories together.
 
     Communities
-        algorithm: one of ``louvain``, ``label-propagation``, ``components``.
-        resolution: Louvain resolution; above 1 favours smaller communities.
+        algorithm: one of ``leiden`` (falls back to ``louvain`` without leidenalg),
+            ``louvain``, ``label-propagation``, ``components``.
+        resolution: modularity resolution (Leiden, Louvain); above 1 favours
+            smaller communities, countering modularity's resolution limit.
+        min_graph_weight: the modularity null model treats the graph as carrying
+            at least this total edge weight, so a small corpus is not split
+            merely for being small (see communities.effective_resolution).
         seed: random seed, fixed by default so runs are reproducible.
 
     Stories and run
@@ -57,16 +62,17 @@ class ClusterOptions:
             else the user's cache folder).
     """
 
-    threshold: float = 0.3
-    top_k: int = 10
+    threshold: float = 0.15
+    top_k: int = 20
     window_days: float = 7.0
     title_weight: int = 2
     max_df: float = 1.0
     chunk_size: int = 2048
     use_related: bool = True
     related_weight: float = 0.5
-    algorithm: str = "louvain"
-    resolution: float = 1.0
+    algorithm: str = "leiden"
+    resolution: float = 5.0
+    min_graph_weight: float = 1000.0
     seed: int = 42
     keywords: int = 5
     report_max_nodes: int = 5000
@@ -88,6 +94,7 @@ class ClusterOptions:
         if self.algorithm not in ALGORITHMS:
             raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
+        _check_number("min_graph_weight", self.min_graph_weight, 0.0, math.inf)
         _check_int("seed", self.seed, 0)
         _check_int("keywords", self.keywords, 0)
         _check_int("report_max_nodes", self.report_max_nodes, 1)

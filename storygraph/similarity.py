@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .options import ClusterOptions
 
-__all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "pair_similarity"]
+__all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "duplicate_of", "pair_similarity"]
 
 Tick = Callable[[int], None]
 
@@ -58,7 +58,9 @@ def tfidf_matrix(texts: Sequence[str], options: ClusterOptions) -> tuple[sp.csr_
         matrix = vectorizer.fit_transform(texts)
     except ValueError:  # empty vocabulary: no text carries a usable word
         return sp.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
-    return matrix.tocsr(), vectorizer.get_feature_names_out()
+    matrix = matrix.tocsr()
+    matrix.sort_indices()  # duplicate detection compares rows byte for byte
+    return matrix, vectorizer.get_feature_names_out()
 
 
 def similar_pairs(
@@ -67,17 +69,22 @@ def similar_pairs(
     """Top-k cosine neighbours above ``threshold`` within ``window_days``.
 
     ``days`` holds each row's publication time in days (NaN when undated:
-    undated rows are compared with every row).
+    undated rows are compared with every row). Rows with identical vectors
+    (the same words: syndicated copies, retweets) are linked to their earliest
+    copy with similarity 1 and left out of the neighbour search, so copies do
+    not fill each other's top-k lists and crowd out the rest of the story.
     """
     n = matrix.shape[0]
-    dated = np.flatnonzero(~np.isnan(days))
+    rep = duplicate_of(matrix, days, options.window_days)
+    unique = rep == np.arange(n)
+    dated = np.flatnonzero(~np.isnan(days) & unique)
     dated = dated[np.argsort(days[dated], kind="stable")]
-    undated = np.flatnonzero(np.isnan(days))
+    undated = np.flatnonzero(np.isnan(days) & unique)
     sorted_days = days[dated]
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for rows in _blocks(dated, undated, options.chunk_size):
         if np.isnan(days[rows[0]]):
-            cols = np.arange(n)
+            cols = np.flatnonzero(unique)
         else:
             lo = np.searchsorted(sorted_days, days[rows].min() - options.window_days, "left")
             hi = np.searchsorted(sorted_days, days[rows].max() + options.window_days, "right")
@@ -85,7 +92,36 @@ def similar_pairs(
         found.append(_block_top_k(matrix, days, rows, cols, options))
         if tick:
             tick(len(rows))
+    copies = np.flatnonzero(~unique)
+    found.append((copies, rep[copies], np.ones(len(copies), dtype=np.float32)))
+    if tick:
+        tick(len(copies))
     return _symmetric(found)
+
+
+def duplicate_of(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> np.ndarray:
+    """``rep[i]``: the earliest row with exactly the same vector as row ``i`` (``i`` itself if none).
+
+    A copy published more than ``window_days`` after its group's first row
+    starts a new group: the same words months later are a new event. Empty rows
+    (no usable word) are never grouped.
+    """
+    n = matrix.shape[0]
+    rep = np.arange(n)
+    order = np.lexsort((np.arange(n), np.nan_to_num(days, nan=-np.inf)))  # undated first, then by time
+    first: dict[bytes, int] = {}
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    for i in order.tolist():
+        a, b = indptr[i], indptr[i + 1]
+        if a == b:
+            continue
+        key = indices[a:b].tobytes() + data[a:b].tobytes()
+        j = first.get(key)
+        if j is not None and not (days[i] - days[j] > window_days):
+            rep[i] = j
+        else:
+            first[key] = i
+    return rep
 
 
 def _blocks(dated: np.ndarray, undated: np.ndarray, size: int):

@@ -11,7 +11,7 @@ from storygraph import communities
 from storygraph.graph import build_nodes, edge_weight
 from storygraph.model import Article, RelatedRef
 from storygraph.options import ClusterOptions
-from storygraph.similarity import similar_pairs, tfidf_matrix
+from storygraph.similarity import duplicate_of, similar_pairs, tfidf_matrix
 
 from conftest import item
 
@@ -64,11 +64,34 @@ def test_no_related_option_ignores_lists():
     assert len(table.nodes) == 1 and not table.related
 
 
-def test_related_weight_fades_with_time_gap():
+def test_related_links_count_only_within_the_window():
     opts = ClusterOptions(related_weight=0.5, window_days=7)
     assert edge_weight(0.2, True, 3, opts) == pytest.approx(0.7)
-    assert edge_weight(0.2, True, 70, opts) == pytest.approx(0.25)
+    assert edge_weight(0.2, True, None, opts) == pytest.approx(0.7)  # undated: cannot rule it out
+    assert edge_weight(0.2, True, 70, opts) == 0.0  # same topic, months apart: no evidence
     assert edge_weight(0.2, False, 3, opts) == pytest.approx(0.2)
+
+
+def test_zero_weight_edges_do_not_join_stories():
+    graph = nx.Graph()
+    graph.add_nodes_from(range(4))
+    graph.add_edge(0, 1, weight=1.0)
+    graph.add_edge(2, 3, weight=1.0)
+    graph.add_edge(1, 2, weight=0.0)  # a related link across months
+    for algorithm in ("leiden", "louvain", "components"):
+        parts = communities.detect(graph, ClusterOptions(algorithm=algorithm))
+        assert parts == [[0, 1], [2, 3]], algorithm
+
+
+def test_exact_copies_link_to_the_earliest_and_leave_top_k():
+    texts = ["acme recalls ten million phones"] * 3 + ["acme recalls phones batteries fire", "unrelated garden show"]
+    opts = ClusterOptions(top_k=1, threshold=0.1)
+    matrix, _ = tfidf_matrix(texts, opts)
+    days = np.array([2.0, 0.0, 30.0, 1.0, 1.0])
+    assert duplicate_of(matrix, days, 7).tolist() == [1, 1, 2, 3, 4]  # day 30 is a new event
+    pairs = similar_pairs(matrix, days, opts).as_dict()
+    assert pairs[(0, 1)] == 1.0  # the copy hangs on its original
+    assert (1, 3) in pairs  # the original's top-1 is a real neighbour, not its copy
 
 
 def _sims(texts, days, **kw):
@@ -78,16 +101,21 @@ def _sims(texts, days, **kw):
 
 
 def test_similarity_respects_window_threshold_and_top_k():
-    texts = ["blizzard delays diablo expansion"] * 4 + ["quarterly earnings beat estimates"]
-    pairs = _sims(texts, [0, 1, 2, 30, 1], window_days=7, threshold=0.5, top_k=10)
+    texts = ["blizzard delays diablo expansion", "blizzard delays diablo expansion until spring",
+             "diablo expansion delayed by blizzard", "blizzard delays diablo expansion until summer",
+             "quarterly earnings beat estimates"]
+    days = [0, 1, 2, 30, 1]
+    pairs = _sims(texts, days, window_days=7, threshold=0.4, top_k=10)
     assert set(pairs) == {(0, 1), (0, 2), (1, 2)}  # 3 is 28+ days away; 4 shares no words
-    assert all(v == pytest.approx(1.0) for v in pairs.values())
-    # top_k=1: each row keeps its best neighbour, ties broken by the lower index; then symmetrised
-    assert set(_sims(texts, [0, 1, 2, 30, 1], top_k=1)) == {(0, 1), (0, 2)}
+    assert all(0.4 <= v < 1.0 for v in pairs.values())
+    assert set(_sims(texts, days, window_days=7, threshold=0.5)) == {(0, 1), (0, 2)}  # (1, 2) is 0.44
+    # top_k=1: rows 1 and 2 both keep 0, row 0 keeps 1; (1, 2) is nobody's best
+    assert set(_sims(texts, days, window_days=7, threshold=0.4, top_k=1)) == {(0, 1), (0, 2)}
+    assert _sims(texts, days, window_days=7, threshold=0.99) == {}
 
 
 def test_undated_articles_compare_with_everything():
-    texts = ["solar flare disrupts radio"] * 3
+    texts = ["solar flare disrupts radio", "solar flare disrupts radio signals", "solar flare disrupts radio links"]
     pairs = _sims(texts, [0, np.nan, 400])
     assert set(pairs) == {(0, 1), (1, 2)}
 
@@ -182,3 +210,17 @@ def test_options_are_validated_with_the_name():
     with pytest.raises(storygraph.OptionsError, match="bogus"):
         ClusterOptions().replace(bogus=1)
     assert ClusterOptions().replace(seed=3).seed == 3
+
+
+def test_small_corpus_is_not_split_for_being_small():
+    # two isolated pairs: modularity at resolution 5 would split each pair on a graph this small
+    graph = nx.Graph()
+    graph.add_nodes_from(range(4))
+    graph.add_weighted_edges_from([(0, 1, 1.0), (2, 3, 1.0)])
+    opts = ClusterOptions(resolution=5.0)
+    assert communities.effective_resolution(graph, opts) == pytest.approx(5.0 * 2 / 1000)
+    assert communities.detect(graph, opts) == [[0, 1], [2, 3]]
+    assert communities.detect(graph, opts.replace(min_graph_weight=0.0)) == [[0], [1], [2], [3]]
+    big = nx.Graph()
+    big.add_weighted_edges_from((i, i + 1, 1.0) for i in range(3000))
+    assert communities.effective_resolution(big, opts) == 5.0  # large graphs are unchanged
