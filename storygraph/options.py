@@ -31,6 +31,8 @@ class ClusterOptions:
         title_weight: how many times the title counts against the excerpt once.
         max_df: drop terms found in more than this fraction of documents.
         chunk_size: rows per block of the sparse similarity product (memory bound).
+        merge_copies: articles with exactly the same words (syndicated copies)
+            hang on their earliest copy instead of filling each other's top-k.
 
     Graph
         use_related: add edges for each article's ``related`` list.
@@ -68,6 +70,7 @@ class ClusterOptions:
     title_weight: int = 2
     max_df: float = 1.0
     chunk_size: int = 2048
+    merge_copies: bool = True
     use_related: bool = True
     related_weight: float = 0.5
     algorithm: str = "leiden"
@@ -89,6 +92,7 @@ class ClusterOptions:
         _check_int("title_weight", self.title_weight, 1)
         _check_number("max_df", self.max_df, 0.0, 1.0, low_open=True)
         _check_int("chunk_size", self.chunk_size, 1)
+        _check_bool("merge_copies", self.merge_copies)
         _check_bool("use_related", self.use_related)
         _check_number("related_weight", self.related_weight, 0.0, math.inf)
         if self.algorithm not in ALGORITHMS:

@@ -75,7 +75,7 @@ def similar_pairs(
     not fill each other's top-k lists and crowd out the rest of the story.
     """
     n = matrix.shape[0]
-    rep = duplicate_of(matrix, days, options.window_days)
+    rep = duplicate_of(matrix, days, options.window_days) if options.merge_copies else np.arange(n)
     unique = rep == np.arange(n)
     dated = np.flatnonzero(~np.isnan(days) & unique)
     dated = dated[np.argsort(days[dated], kind="stable")]

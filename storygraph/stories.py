@@ -66,7 +66,15 @@ def build_stories(
     n_keywords: int,
 ) -> list[Story]:
     """Describe each community as a :class:`Story`; returns them sorted for output."""
-    drafts = [_draft(nodes, graph, members, matrix, terms, n_keywords) for members in communities]
+    community_of = np.empty(len(nodes), dtype=np.int64)
+    for c, members in enumerate(communities):
+        community_of[members] = c
+    strength = _internal_strength(graph, community_of)
+    term_weights = _story_terms(matrix, community_of, len(communities))
+    drafts = [
+        _draft(nodes, members, strength, term_weights.getrow(c), terms, n_keywords)
+        for c, members in enumerate(communities)
+    ]
     drafts.sort(key=_sort_key)
     stories = []
     multi = 0
@@ -80,14 +88,31 @@ def build_stories(
     return stories
 
 
-def _draft(nodes, graph, members, matrix, terms, n_keywords) -> dict:
+def _internal_strength(graph: nx.Graph, community_of: np.ndarray) -> np.ndarray:
+    """Each node's summed edge weight to members of its own community (its centrality there)."""
+    strength = np.zeros(len(community_of), dtype=np.float64)
+    for a, b, w in graph.edges(data="weight"):
+        if community_of[a] == community_of[b]:
+            strength[a] += w
+            strength[b] += w
+    return strength.round(6)  # rounded so float summation order can never change a choice
+
+
+def _story_terms(matrix: sp.csr_matrix, community_of: np.ndarray, n_communities: int) -> sp.csr_matrix:
+    """Summed TF-IDF of each community's members: one sparse product for all stories."""
+    n = len(community_of)
+    membership = sp.csr_matrix((np.ones(n, dtype=np.float32), (community_of, np.arange(n))), shape=(n_communities, n))
+    return (membership @ matrix).tocsr()
+
+
+def _draft(nodes, members, strength, term_row, terms, n_keywords) -> dict:
     ordered = sorted(members, key=lambda i: _time_key(nodes[i]))
     dates = [nodes[i].published for i in ordered if nodes[i].published is not None]
     return {
         "id": "s" + hashlib.sha1(nodes[ordered[0]].id.encode("utf-8")).hexdigest()[:12],
         "members": tuple(ordered),
-        "headline": _headline(nodes, graph, ordered),
-        "keywords": _keywords(matrix, terms, ordered, n_keywords),
+        "headline": _headline(nodes, strength, ordered),
+        "keywords": _keywords(term_row, terms, n_keywords),
         "first_published": min(dates, default=None),
         "last_published": max(dates, default=None),
         "providers": tuple(sorted({nodes[i].provider for i in ordered if nodes[i].provider})),
@@ -102,24 +127,20 @@ def _time_key(node: Node) -> tuple:
     return (stamp, node.id)
 
 
-def _headline(nodes: list[Node], graph: nx.Graph, ordered: list[int]) -> int:
-    inside = set(ordered)
-    position = {i: k for k, i in enumerate(ordered)}
+def _headline(nodes: list[Node], strength: np.ndarray, ordered: list[int]) -> int:
+    """Most central in-corpus member, then best quality, then earliest."""
     candidates = [i for i in ordered if nodes[i].in_corpus] or ordered
-
-    def centrality(i: int) -> float:
-        # rounded so float summation order can never change the choice
-        return round(sum(d["weight"] for j, d in graph[i].items() if j in inside), 6)
-
-    return max(candidates, key=lambda i: (centrality(i), nodes[i].quality or 0, -position[i]))
+    position = {i: k for k, i in enumerate(ordered)}
+    return max(candidates, key=lambda i: (strength[i], nodes[i].quality or 0, -position[i]))
 
 
-def _keywords(matrix: sp.csr_matrix, terms: np.ndarray, ordered: list[int], n: int) -> tuple[str, ...]:
-    if n == 0 or matrix.shape[1] == 0:
+def _keywords(term_row: sp.csr_matrix, terms: np.ndarray, n: int) -> tuple[str, ...]:
+    if n == 0 or term_row.nnz == 0:
         return ()
-    weights = np.asarray(matrix[ordered].sum(axis=0), dtype=np.float64).ravel().round(6)
-    top = [j for j in np.lexsort((terms, -weights)) if weights[j] > 0][:n]
-    return tuple(str(terms[j]) for j in top)
+    weights = term_row.data.astype(np.float64).round(6)
+    columns = term_row.indices
+    order = sorted(range(len(columns)), key=lambda k: (-weights[k], terms[columns[k]]))
+    return tuple(str(terms[columns[k]]) for k in order[:n] if weights[k] > 0)
 
 
 def _sort_key(draft: dict) -> tuple:
