@@ -24,7 +24,7 @@ from .model import Article, Notice, RelatedRef, Skipped
 __all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode"]
 
 #: Bump when Article/Skipped/Notice or the parsing rules change meaning.
-FORMAT = 1
+FORMAT = 2
 _BATCH = 500
 
 

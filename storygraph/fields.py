@@ -18,6 +18,11 @@ __all__ = ["FieldProblem", "to_article", "URL_FIELDS"]
 
 #: Where an item's URL may be, in order of preference. Videos carry only originalUrl.
 URL_FIELDS = ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl")
+#: Longest URL kept (real maximum: ~600 characters).
+URL_LIMIT = 8192
+#: Most ``related`` entries and ``topics`` read per item (real maxima: 179 and 9).
+RELATED_LIMIT = 1000
+TOPICS_LIMIT = 100
 
 
 class FieldProblem(Exception):
@@ -52,7 +57,7 @@ def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[
         domain=domain,
         topics=_topics(meta.get("topics"), file, notes),
         type=_text(meta, "type", file, notes, limit=40) or "article",
-        quality=_int(meta.get("quality")),
+        quality=_quality(meta.get("quality"), file, "quality", notes),
         alt_urls=tuple(urls[1:]),
         related=_related(meta.get("related"), file, notes),
     )
@@ -65,7 +70,9 @@ def _title(meta: dict, file: str, notes: list[Notice]) -> str:
         raise FieldProblem("no-title", "front matter has no 'title'")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise FieldProblem("bad-title", f"'title' is not text (it is {type(value).__name__})")
-    raw = str(value)
+    raw = _as_text(value)
+    if raw is None:  # .nan, .inf, or an integer of thousands of digits
+        raise FieldProblem("bad-title", "'title' is a number that is not finite or is too large")
     title = clean_title(raw)
     if not title:
         raise FieldProblem("no-title", "'title' is empty")
@@ -80,12 +87,17 @@ def _urls(meta: dict, file: str, notes: list[Notice]) -> list[str]:
         value = meta.get(name)
         if value is None or value == "":
             continue
-        if isinstance(value, str) and is_web_url(value) and len(value) <= 8192:
+        if _usable_url(value):
             if value.strip() not in urls:
                 urls.append(value.strip())
         else:
-            notes.append(Notice(file, name, "not an http(s) URL (or longer than 8192 characters); ignored"))
+            notes.append(Notice(file, name, f"not an http(s) URL (or longer than {URL_LIMIT} characters); ignored"))
     return urls
+
+
+def _usable_url(value: object) -> bool:
+    # Length first: a 100,000-character "URL" is refused without parsing it.
+    return isinstance(value, str) and len(value) <= URL_LIMIT and is_web_url(value)
 
 
 def _text(meta: dict, name: str, file: str, notes: list[Notice], limit: int = EXCERPT_LIMIT) -> str:
@@ -95,12 +107,13 @@ def _text(meta: dict, name: str, file: str, notes: list[Notice], limit: int = EX
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         notes.append(Notice(file, name, f"not text (it is {type(value).__name__}); ignored"))
         return ""
-    if isinstance(value, float) and not math.isfinite(value):
+    text = _as_text(value)
+    if text is None:
         notes.append(Notice(file, name, "not a finite number; ignored"))
         return ""
-    if len(str(value)) > limit:
+    if len(text) > limit:
         notes.append(Notice(file, name, f"cut to {limit} characters"))
-    return clean_text(str(value), limit)
+    return clean_text(text, limit)
 
 
 def _published(value: object, file: str, name: str, notes: list[Notice]) -> datetime | None:
@@ -119,7 +132,7 @@ def _published(value: object, file: str, name: str, notes: list[Notice]) -> date
         except ValueError:
             parsed = None
     if parsed is None:
-        notes.append(Notice(file, name, f"not a date: {str(value)[:60]!r}; treated as undated"))
+        notes.append(Notice(file, name, f"not a date: {_preview(value)}; treated as undated"))
         return None
     if parsed.tzinfo is None:
         notes.append(Notice(file, name, "has no time zone; taken as UTC"))
@@ -154,12 +167,15 @@ def _topics(value: object, file: str, notes: list[Notice]) -> tuple[str, ...]:
     if not isinstance(items, list):
         notes.append(Notice(file, "topics", f"not a list (it is {type(value).__name__}); ignored"))
         return ()
-    topics: list[str] = []
+    topics: dict[str, None] = {}  # ordered set: a hostile list must not cost N x N
     for item in items:  # null items are a measured quirk of real files: they carry nothing
-        text = clean_title(_scalar_text(item))[:200]
+        text = clean_title(_scalar_text(item)[:1000])[:200]
         if text and text not in topics:
-            topics.append(text)
-    return tuple(topics[:100])
+            if len(topics) == TOPICS_LIMIT:
+                notes.append(Notice(file, "topics", f"more than {TOPICS_LIMIT} topics; the first {TOPICS_LIMIT} kept"))
+                break
+            topics[text] = None
+    return tuple(topics)
 
 
 def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef, ...]:
@@ -168,14 +184,17 @@ def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef,
     if not isinstance(value, list):
         notes.append(Notice(file, "related", f"not a list (it is {type(value).__name__}); ignored"))
         return ()
+    if len(value) > RELATED_LIMIT:
+        notes.append(Notice(file, "related", f"{len(value)} entries; the first {RELATED_LIMIT} kept"))
+        value = value[:RELATED_LIMIT]
     refs: list[RelatedRef] = []
     for i, entry in enumerate(value):
         name = f"related[{i}]"
         if not isinstance(entry, dict):
             notes.append(Notice(file, name, "not a mapping; ignored"))
             continue
-        urls = [u.strip() for f in URL_FIELDS if isinstance(u := entry.get(f), str) and is_web_url(u)]
-        if not urls or len(urls[0]) > 8192:
+        urls = [u.strip() for f in URL_FIELDS if _usable_url(u := entry.get(f))]
+        if not urls:
             notes.append(Notice(file, name, "has no usable URL; ignored"))
             continue
         pname, domain = _provider(entry.get("provider"), urls[0], file, name + ".provider", notes)
@@ -188,18 +207,46 @@ def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef,
                 provider=pname,
                 domain=domain,
                 type=clean_title(_scalar_text(entry.get("type")))[:40],
-                quality=_int(entry.get("quality")),
+                quality=_quality(entry.get("quality"), file, name + ".quality", notes),
             )
         )
     return tuple(refs)
 
 
 def _scalar_text(value: object) -> str:
+    """Text of a string or finite number; "" for anything else."""
+    if isinstance(value, bool):
+        return ""
+    return _as_text(value) or ""
+
+
+def _as_text(value: object) -> str | None:
+    """A string, or a finite number as text; None for NaN, infinities, integers too long
+    to print (``str()`` raises past ``sys.get_int_max_str_digits()``) and other types."""
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value) if math.isfinite(value) else ""
-    return ""
+    if isinstance(value, float):
+        return str(value) if math.isfinite(value) else None
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _preview(value: object) -> str:
+    """A short quoted form of a value for a message; never raises, never builds a huge string."""
+    text = _as_text(value) if not isinstance(value, (datetime, date)) else value.isoformat()
+    return repr(text[:60]) if text is not None else f"a value of type {type(value).__name__}"
+
+
+def _quality(value: object, file: str, name: str, notes: list[Notice]) -> int | None:
+    """``quality`` as an int; anything else present (.nan, "high", 2.5) is dropped with a notice."""
+    quality = _int(value)
+    if quality is None and value is not None:
+        notes.append(Notice(file, name, f"not a whole number: {_preview(value)}; ignored"))
+    return quality
 
 
 def _int(value: object) -> int | None:

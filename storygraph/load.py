@@ -19,6 +19,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -176,12 +177,19 @@ def read_item(base: Path, rel: str, max_file_bytes: int) -> tuple[Article | Skip
     """Read and normalise one file. Never raises for a problem with the file itself."""
     path = base / rel
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes:
-            return Skipped(rel, "too-large", f"file is {size} bytes, over the limit of {max_file_bytes}"), []
-        with path.open("rb") as handle:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever.
+        # Type and size are checked on the open file, so a swap after a stat cannot fool them.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return Skipped(rel, "not-a-file", "not a regular file (a FIFO, socket or device)"), []
+            if info.st_size > max_file_bytes:
+                size = info.st_size
+                return Skipped(rel, "too-large", f"file is {size} bytes, over the limit of {max_file_bytes}"), []
             data = handle.read(max_file_bytes + 1)
     except FileNotFoundError:
+        if path.is_symlink():
+            return Skipped(rel, "broken-link", "symbolic link to a file that does not exist"), []
         return Skipped(rel, "vanished", "file disappeared while the run was reading the folder"), []
     except IsADirectoryError:
         return Skipped(rel, "not-a-file", "not a regular file"), []

@@ -94,7 +94,7 @@ class ClusterOptions:
         _check_int("chunk_size", self.chunk_size, 1)
         _check_bool("merge_copies", self.merge_copies)
         _check_bool("use_related", self.use_related)
-        _check_number("related_weight", self.related_weight, 0.0, math.inf)
+        _check_number("related_weight", self.related_weight, 0.0, 1e6)
         if self.algorithm not in ALGORITHMS:
             raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)

@@ -7,16 +7,27 @@ PyYAML's *safe* loader. Either way no tag can construct Python objects or run
 code, aliases are refused (no "billion laughs" expansion; real news items never
 use them) and a key given twice makes the file invalid rather than silently
 keeping one value.
+
+Work is bounded whatever the input. yaml-rs recurses on the native stack and
+crashes the interpreter (SIGSEGV) on a few thousand nested block collections,
+and PyYAML builds a Python object per node; so every document that could be
+deep or large, and every document PyYAML is to parse, is first walked as a
+stream of libyaml events (no objects built, stopping early) and refused when it
+nests deeper than :data:`MAX_DEPTH`, holds more than :data:`MAX_NODES` nodes,
+uses an alias or holds more than one document. Real news items nest 3 deep and
+hold fewer than 6,000 nodes. The cheap test for "could be deep or large" keeps
+yaml-rs's speed on real items.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-__all__ = ["ParseProblem", "front_matter"]
+__all__ = ["ParseProblem", "front_matter", "MAX_DEPTH", "MAX_NODES"]
 
 try:
     import yaml_rs
@@ -28,14 +39,30 @@ try:  # the C loader is ~6x faster than the pure-Python one
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _BaseSafeLoader = yaml.SafeLoader
 
+#: Deepest nesting of collections accepted (real items: 3).
+MAX_DEPTH = 64
+#: Most YAML nodes accepted in one front matter (real items: under 6,000).
+MAX_NODES = 100_000
+
 _HANDLER = YAMLHandler()
-# Anchors (&a) and tags (!x, !!python/...) are never in real news items. A document
-# that seems to hold one goes to PyYAML's pure-Python safe loader, which refuses
-# aliases and unknown tags with a message (yaml-rs would drop an unknown tag silently).
-# Only where a node starts (line start, after "key: ", "- ", "[" or ","), so "&amp;"
-# inside a quoted title does not count.
-_ANCHOR_OR_TAG = re.compile(r"(?:^[ \t]*|[:,\[{-][ \t]+|[\[{,])[&!][^\s,\[\]{}]", re.MULTILINE)
 _BINARY_SNIFF = 8192
+# A tag ("!x", "!!python/object") can only start a node: after white space, an indicator
+# or the start. Documents that may hold one go to PyYAML, which refuses unknown tags:
+# yaml-rs drops them silently ("!!python/tuple [1]" reads as [1]). Over-approximate:
+# an innocent file sent to PyYAML costs time, never correctness. Starting the pattern
+# with "!" keeps it fast. (yaml-rs refuses every alias itself; for PyYAML the event walk does.)
+_MAYBE_TAG = re.compile(r"!(?<![^\s:,\[{?-]!)[^\s,\[\]{}]")
+_MAYBE_ANCHOR = re.compile(r"&(?<![^\s:,\[{?-]&)[^\s,\[\]{}]")
+# Block nesting needs indentation or "- - -" / "? ? ?" on one line: a short line
+# prefix bounds it. Flow nesting needs brackets. Either over a budget: walk the events.
+_LONG_PREFIX = re.compile(r"\n[ \t?:-]{24}")
+_BRACKET_BUDGET = 24
+# A line starting "--- x" or "..." inside the block may start a second YAML document.
+_DOCUMENT_MARKER = re.compile(r"\n(?:---|\.\.\.)")
+# Past this size a document is walked first whatever it looks like (real maximum: 143 KB):
+# below it, yaml-rs builds at most ~400,000 nodes (0.2 s), PyYAML at most ~100,000 (0.7 s).
+_WALK_ABOVE = 256 * 1024
+_PYYAML_WALK_ABOVE = 64 * 1024
 
 
 class ParseProblem(Exception):
@@ -51,42 +78,53 @@ class _DuplicateKey(Exception):
     pass
 
 
-class _StrictConstructorMixin:
-    """Refuse a mapping key given twice (PyYAML would silently keep the last)."""
+class _SafeLoader(_BaseSafeLoader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader, refusing duplicate keys and keeping odd scalars as text."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
         seen = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
-            if isinstance(key, (str, int, float, bool)) or key is None:
-                if key in seen:
-                    raise _DuplicateKey(f"key {str(key)[:60]!r} appears twice (line {key_node.start_mark.line + 2})")
-                seen.add(key)
-        return super().construct_mapping(node, deep)  # type: ignore[misc]
+            key = self.construct_object(key_node, deep=True)
+            try:  # (type, key): YAML's 1 and true are different keys, Python's are equal
+                duplicate = (type(key), key) in seen
+            except TypeError:  # unhashable: PyYAML reports it below
+                continue
+            if duplicate:
+                raise _DuplicateKey(f"key {_preview(key)} appears twice (line {key_node.start_mark.line + 2})")
+            seen.add((type(key), key))
+        return super().construct_mapping(node, deep)
+
+    def construct_lenient_timestamp(self, node):  # type: ignore[no-untyped-def]
+        """A date-like scalar that is no real date (2024-02-30) stays text, as with yaml-rs,
+        so the field check can keep the article undated with a notice instead of
+        losing the whole file."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError, AttributeError, TypeError):
+            return self.construct_scalar(node)
+
+    def construct_bounded_int(self, node):  # type: ignore[no-untyped-def]
+        """An integer too long to convert (over ``sys.get_int_max_str_digits()``) is
+        infinite for our purposes; yaml-rs returns it as an int the field check refuses."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            if re.fullmatch(r"[-+]?[0-9_]+", str(node.value)):
+                return -math.inf if str(node.value).startswith("-") else math.inf
+            raise
 
 
-class _FastSafeLoader(_StrictConstructorMixin, _BaseSafeLoader):  # type: ignore[misc,valid-type]
-    pass
-
-
-class _NoAliasSafeLoader(_StrictConstructorMixin, yaml.SafeLoader):
-    """Safe loader that rejects aliases (``*name``), so no document can expand."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases are not allowed in front matter", event.start_mark
-            )
-        return super().compose_node(parent, index)
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_lenient_timestamp)
+_SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_bounded_int)
 
 
 def front_matter(data: bytes) -> dict:
     """Return the front-matter mapping of a news-item file's bytes.
 
     Raises :class:`ParseProblem` with code ``empty``, ``binary``, ``not-utf8``,
-    ``no-front-matter``, ``unterminated-front-matter``, ``invalid-yaml`` or
-    ``not-a-mapping``. A UTF-8 BOM and CRLF line endings are accepted.
+    ``no-front-matter``, ``unterminated-front-matter``, ``invalid-yaml``,
+    ``duplicate-key``, ``too-deep``, ``too-many-nodes`` or ``not-a-mapping``; never
+    anything else. A UTF-8 BOM and CRLF line endings are accepted.
     """
     if not data.strip():
         raise ParseProblem("empty", "file is empty")
@@ -96,7 +134,8 @@ def front_matter(data: bytes) -> dict:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParseProblem("not-utf8", f"not UTF-8: invalid byte at offset {exc.start}") from None
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").strip()
+    # YAML reads CR, LF and CRLF alike as line breaks; the checks below look for "\n" only.
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not _HANDLER.detect(text):
         raise ParseProblem("no-front-matter", "no front matter (file does not start with '---')")
     try:
@@ -111,9 +150,78 @@ def front_matter(data: bytes) -> dict:
 
 
 def _load_yaml(fm: str) -> object:
-    if yaml_rs is not None and not _ANCHOR_OR_TAG.search(fm):
+    maybe_tag = _MAYBE_TAG.search(fm) is not None
+    if yaml_rs is not None and not maybe_tag:
+        if _maybe_hostile(fm, _WALK_ABOVE):
+            _walk_events(fm)
         return _load_yaml_rs(fm)
+    # PyYAML's C loader has no alias switch and builds every node: walk first when the
+    # document may hold an alias (it then holds an anchor) or many nodes.
+    if maybe_tag or _MAYBE_ANCHOR.search(fm) or _maybe_hostile(fm, _PYYAML_WALK_ABOVE):
+        _walk_events(fm)
     return _load_pyyaml(fm)
+
+
+def _maybe_hostile(fm: str, walk_above: int) -> bool:
+    """Cheap test (~5 µs per real item) for what a parser must not be handed unchecked."""
+    return (
+        len(fm) > walk_above
+        or fm.count("[") + fm.count("{") > _BRACKET_BUDGET
+        or _LONG_PREFIX.search(fm) is not None
+        or _DOCUMENT_MARKER.search(fm) is not None
+    )
+
+
+def _walk_events(fm: str) -> None:
+    """Refuse aliases, a second document, nesting over MAX_DEPTH and over MAX_NODES nodes.
+
+    Reads libyaml's event stream only, stopping at the first problem, so time and
+    memory stay bounded by the limits whatever the document holds.
+    """
+    depth = nodes = documents = 0
+    try:
+        for event in yaml.parse(fm, Loader=_BaseSafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                _refuse(event, "invalid-yaml", "YAML aliases are not allowed in front matter")
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    _refuse(event, "invalid-yaml", "front matter holds more than one YAML document")
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    _refuse(event, "too-deep", f"front matter nests deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    _refuse(event, "too-many-nodes", f"front matter holds more than {MAX_NODES} values")
+    except ParseProblem:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        raise _invalid(exc) from None
+    except Exception as exc:  # noqa: BLE001 - hostile input: any failure of the parser means "invalid"
+        raise _unexpected(exc) from None
+
+
+def _unexpected(exc: Exception) -> ParseProblem:
+    # e.g. KeyError('maybe') from "!!bool maybe": name the error and its value, briefly
+    detail = (str(exc).splitlines() or [""])[0][:120]
+    return ParseProblem("invalid-yaml", f"front matter is not valid YAML: {type(exc).__name__} {detail}".rstrip())
+
+
+def _refuse(event: yaml.Event, code: str, message: str) -> None:
+    line = event.start_mark.line + 2 if event.start_mark else 0  # +1 for 1-based, +1 for '---'
+    raise ParseProblem(code, f"{message} (line {line})")
+
+
+def _invalid(exc: yaml.MarkedYAMLError) -> ParseProblem:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {mark.line + 2}" if mark else "?"  # +1 for 1-based, +1 for '---'
+    if "nesting depth" in str(exc.problem):  # libyaml's own limit, met while scanning ahead
+        return ParseProblem("too-deep", f"front matter nests deeper than {MAX_DEPTH} levels ({where})")
+    return ParseProblem("invalid-yaml", f"front matter is not valid YAML at {where}: {exc.problem}")
 
 
 if yaml_rs is not None:
@@ -126,25 +234,30 @@ def _load_yaml_rs(fm: str) -> object:
     try:
         return yaml_rs.loads(fm, alias_limits=_NO_ALIASES, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
     except yaml_rs.YAMLDecodeError as exc:
-        message = str(exc).splitlines()[0][:200]
+        message = (str(exc).splitlines() or [""])[0][:200]
         if "duplicate" in message:
             raise ParseProblem("duplicate-key", f"front matter has a {message}") from None
         if "alias" in message:
             message = "YAML aliases are not allowed in front matter"
         raise ParseProblem("invalid-yaml", f"front matter is not valid YAML: {message}") from None
-    except (RecursionError, ValueError, OverflowError) as exc:
-        raise ParseProblem("invalid-yaml", f"front matter is not valid YAML: {type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - hostile input: any failure of the parser means "invalid"
+        raise _unexpected(exc) from None
 
 
 def _load_pyyaml(fm: str) -> object:
-    loader = _NoAliasSafeLoader if _ANCHOR_OR_TAG.search(fm) else _FastSafeLoader
     try:
-        return yaml.load(fm, Loader=loader)  # noqa: S506 - both loaders are safe loaders
+        return yaml.load(fm, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 2}" if mark else ""  # +1 for 1-based, +1 for '---'
-        raise ParseProblem("invalid-yaml", f"front matter is not valid YAML{where}: {exc.problem}") from None
+        raise _invalid(exc) from None
     except _DuplicateKey as exc:
         raise ParseProblem("duplicate-key", f"front matter has a duplicate {exc}") from None
-    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
-        raise ParseProblem("invalid-yaml", f"front matter is not valid YAML: {type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. KeyError from "!!bool maybe": hostile input is "invalid"
+        raise _unexpected(exc) from None
+
+
+def _preview(value: object) -> str:
+    """A short repr for messages; never raises (a 5,000-digit int cannot be printed)."""
+    try:
+        return repr(value)[:60]
+    except ValueError:
+        return f"<{type(value).__name__}>"

@@ -37,6 +37,11 @@ _AMP_CDN = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$")
 # /c/s/host/path (https) or /c/host/path (http); also /v/ (viewer) and /i/ (images).
 _AMP_CDN_PATH = re.compile(r"^/[cvi]/(?P<s>s/)?(?P<rest>.+)$")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+# A chain of k AMP-cache wrappers takes k passes; real URLs need at most 3.
+_MAX_PASSES = 100
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Controls, space, DEL, lone surrogates, U+FFFE/U+FFFF and characters no URL host holds.
+_BAD_HOST_CHAR = re.compile("[\x00-\x20\x7f\ud800-\udfff\ufffe\uffff<>\"{}|\\\\^`]")
 
 
 @functools.lru_cache(maxsize=1 << 16)  # related lists repeat the same URLs many times
@@ -51,39 +56,51 @@ def canonical_url(url: str) -> str:
     Idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``.
     """
     text = url.strip() if isinstance(url, str) else ""
-    for _ in range(3):  # unwrap nested AMP-cache wrappers, bounded
-        try:
-            parts = urlsplit(text)
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                return text
-            unwrapped = _unwrap_amp_cache(parts)
-        except ValueError:  # e.g. an invalid port or IPv6 literal
-            return text
-        if unwrapped is None:
-            break
-        text = unwrapped
-    # Each rule can expose another (".amp.amp", "/amp/amp.amp"): repeat to a fixed point.
-    for _ in range(5):
-        try:
-            result = _canonical(urlsplit(text))
-        except ValueError:
-            return text
+    # Each step can expose another (".amp.amp", a wrapper inside a wrapper, a "www."
+    # AMP-cache host): repeat to a fixed point, so that the result is idempotent.
+    for _ in range(_MAX_PASSES):
+        result = _one_pass(text)
         if result == text:
             break
         text = result
     return text
 
 
+def _one_pass(text: str) -> str:
+    """Unwrap one AMP-cache wrapper, or else apply every folding rule once."""
+    try:
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return text
+        unwrapped = _unwrap_amp_cache(parts)
+        if unwrapped is not None and is_web_url(unwrapped):
+            return unwrapped
+        return _canonical(parts)
+    except ValueError:  # e.g. an invalid port or IPv6 literal, or a lone surrogate
+        return text
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def is_web_url(url: str) -> bool:
-    """True when ``url`` is an absolute http(s) URL with a host."""
+    """True when ``url`` is an absolute http(s) URL with a clean host and a valid port.
+
+    Refused: a lone surrogate anywhere (JSON Lines can spell one; it has no UTF-8 form,
+    so no output could hold the key) and a host with control, space or XML-forbidden
+    characters (the host is the one part :func:`canonical_url` does not percent-encode,
+    and node ids must reach GraphML/GEXF unchanged: dropping a character there could
+    merge two nodes).
+    """
     if not isinstance(url, str):
         return False
     try:
         parts = urlsplit(url.strip())
-        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
         return False
+    if _LONE_SURROGATE.search(url):
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host) and not _BAD_HOST_CHAR.search(host)
 
 
 def _unwrap_amp_cache(parts) -> str | None:
@@ -128,14 +145,20 @@ def _canonical_path(path: str) -> str:
     segments = [quote(unquote(s), safe="!$&'()*+,;=:@~-._") for s in path.split("/")]
     segments = [s for s in segments if s and s.lower() not in _AMP_SEGMENTS]
     if segments:
-        last = segments[-1]
+        segments[-1] = _strip_amp_suffixes(segments[-1])
+    return "/" + "/".join(segments)
+
+
+def _strip_amp_suffixes(last: str) -> str:
+    """``a.amp.html`` -> ``a.html``, ``a.amp`` -> ``a``, repeated (``a.amp.amp.html``)."""
+    while True:
         lower = last.lower()
         if lower.endswith(".amp.html"):
             last = last[: -len(".amp.html")] + ".html"
         elif lower.endswith(".amp") and len(last) > 4:
             last = last[: -len(".amp")]
-        segments[-1] = last
-    return "/" + "/".join(segments)
+        else:
+            return last
 
 
 def _canonical_query(query: str) -> str:

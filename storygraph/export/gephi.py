@@ -13,19 +13,20 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from .jsondoc import iso
+from .jsondoc import finite_round, iso, unpaired_surrogates_replaced
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
 __all__ = ["gephi_graph", "xml_safe"]
 
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 forbids (already cleaned at load; this guards ids too)."""
-    return _XML_FORBIDDEN.sub("", text)
+    """Drop characters XML 1.0 forbids (text is already cleaned at load; this guards
+    file names). Lone surrogates (a file name that is not UTF-8) become U+FFFD, as in JSON."""
+    return _XML_FORBIDDEN.sub("", unpaired_surrogates_replaced(text))
 
 
 def gephi_graph(result: "ClusterResult", colors_as: str = "rgb") -> nx.Graph:
@@ -64,7 +65,7 @@ def gephi_graph(result: "ClusterResult", colors_as: str = "rgb") -> nx.Graph:
             xml_safe(result.nodes[a].id),
             xml_safe(result.nodes[b].id),
             kind=d["kind"],
-            weight=round(float(d["weight"]), 6),
-            similarity=round(float(d["similarity"]), 6),
+            weight=finite_round(d["weight"], "weight"),
+            similarity=finite_round(d["similarity"], "similarity"),
         )
     return graph

@@ -25,4 +25,14 @@ def graphml_bytes(result: "ClusterResult") -> bytes:
     """
     buffer = io.BytesIO()
     nx.write_graphml_xml(gephi_graph(result, "rgb"), buffer, named_key_ids=True)
-    return buffer.getvalue()
+    return keep_carriage_returns(buffer.getvalue())
+
+
+def keep_carriage_returns(xml: bytes) -> bytes:
+    """Write CR in text as ``&#13;``: ElementTree writes it raw, and every XML parser
+    reads a raw CR (or CRLF) back as LF, so an excerpt's line ends would change.
+
+    ElementTree escapes CR in attribute values and never writes one in markup, so
+    each raw CR byte (UTF-8 uses 0x0D for nothing else) is one in text content.
+    """
+    return xml.replace(b"\r", b"&#13;")

@@ -8,15 +8,18 @@ rounded to 6 decimals, keys in a fixed order, strictly valid JSON (no NaN).
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..errors import ExportError
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "iso"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "iso", "parameters", "finite_round", "unpaired_surrogates_replaced"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.0"
@@ -36,7 +39,7 @@ def document(result: "ClusterResult") -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "storygraph", "version": __version__},
-        "parameters": result.options.to_dict(),
+        "parameters": parameters(result.options.to_dict()),
         "stats": result.stats(),
         "stories": [_story(result, s) for s in result.stories],
         "nodes": [_node(result, i, n) for i, n in enumerate(nodes)],
@@ -45,14 +48,31 @@ def document(result: "ClusterResult") -> dict:
                 "source": nodes[a].id,
                 "target": nodes[b].id,
                 "kind": d["kind"],
-                "weight": round(float(d["weight"]), 6),
-                "similarity": round(float(d["similarity"]), 6),
+                "weight": finite_round(d["weight"], "weight"),
+                "similarity": finite_round(d["similarity"], "similarity"),
             }
             for a, b, d in result.edges.edges(data=True)
         ],
         "skipped": [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)],
         "notices": [{"file": n.file, "field": n.field, "message": n.message} for n in sorted(result.loaded.notices)],
     }
+
+
+def parameters(options: dict) -> dict:
+    """Options as JSON values. JSON has no infinity, and ``window_days=inf`` ("compare
+    every pair") is a valid option, so a non-finite number is written as the string
+    ``"inf"`` (``float()`` reads it back), never as the non-standard token ``Infinity``."""
+    return {name: str(v) if isinstance(v, float) and not math.isfinite(v) else v for name, v in options.items()}
+
+
+def finite_round(value: float, name: str) -> float:
+    """``value`` rounded to 6 decimals (stable bytes across platforms); an infinite or NaN
+    edge number (e.g. from ``related_weight=inf``) is an :class:`ExportError`, not an
+    output that strict JSON parsers and Gephi refuse."""
+    number = round(float(value), 6)
+    if not math.isfinite(number):
+        raise ExportError(f"an edge {name} is {number}: not a finite number (check related_weight)")
+    return number
 
 
 def _story(result: "ClusterResult", story) -> dict:
@@ -92,6 +112,27 @@ def _node(result: "ClusterResult", index: int, node) -> dict:
 
 
 def dumps(result: "ClusterResult") -> bytes:
-    """Serialise :func:`document` as compact UTF-8 JSON with a final newline."""
-    text = json.dumps(document(result), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return (text + "\n").encode("utf-8")
+    """Serialise :func:`document` as compact UTF-8 JSON with a final newline.
+
+    ``allow_nan=False``: a NaN would be written as the token ``NaN``, which strict
+    parsers refuse; failing loudly is better than an output other services cannot read.
+    """
+    text = json.dumps(document(result), ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8
+        return unpaired_surrogates_replaced(text).encode("utf-8")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unpaired_surrogates_replaced(text: str) -> str:
+    """Replace lone surrogates with U+FFFD.
+
+    Python spells a file name that is not valid UTF-8 with lone surrogates
+    (``surrogateescape``); UTF-8 cannot encode them and I-JSON (RFC 7493) forbids
+    their ``\\udcxx`` escapes, so such a name is shown as U+FFFD, as ``ls`` shows ``?``.
+    Titles and other text never hold them: they are removed at load (``text.py``).
+    """
+    return _SURROGATE.sub("\ufffd", text)
