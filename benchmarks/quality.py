@@ -34,7 +34,7 @@ SETS = {
 D = storygraph.ClusterOptions()
 VARIANTS = {
     "defaults": {},
-    "louvain (networkx), same resolution": {"algorithm": "louvain"},
+    "louvain (networkx) at the same resolution": {"algorithm": "louvain"},
     "resolution 1 (plain modularity)": {"resolution": 1.0},
     "resolution 3": {"resolution": 3.0},
     "resolution 8": {"resolution": 8.0},
