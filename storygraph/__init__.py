@@ -11,7 +11,15 @@ __version__ = "0.1.0"
 
 from .errors import ExportError, InputError, OptionsError, StorygraphError, StrictModeError  # noqa: E402
 from .options import ClusterOptions  # noqa: E402
-from .pipeline import ClusterResult, cluster  # noqa: E402
+
+
+def __getattr__(name: str):
+    # The pipeline pulls in scikit-learn and networkx (~1 s): load it on first use only.
+    if name in ("cluster", "ClusterResult"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'storygraph' has no attribute {name!r}")
 
 __all__ = [
     "__version__",

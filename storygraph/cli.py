@@ -13,15 +13,17 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .errors import StorygraphError
-from .evaluate import evaluate_document, read_truth
 from .export import FORMATS, format_for
 from .options import ALGORITHMS, ClusterOptions
-from .pipeline import ClusterResult, cluster
+
+if TYPE_CHECKING:
+    from .pipeline import ClusterResult
 
 _DEFAULTS = ClusterOptions()
 
@@ -70,6 +72,8 @@ def cluster_command(content: str, output: str, fmt: str | None, threshold: float
       storygraph cluster content/ -o stories.graphml     # open in Gephi
       storygraph cluster content/ -o - --format json | jq '.stories[0]'
     """
+    from .pipeline import cluster  # imported here: `storygraph --help` need not load scikit-learn
+
     started = time.perf_counter()
     try:
         fmt = format_for(output, fmt)
@@ -89,7 +93,7 @@ def cluster_command(content: str, output: str, fmt: str | None, threshold: float
     _report(result, output, time.perf_counter() - started, quiet, verbose)
 
 
-def _report(result: ClusterResult, output: str, seconds: float, quiet: bool, verbose: bool) -> None:
+def _report(result: "ClusterResult", output: str, seconds: float, quiet: bool, verbose: bool) -> None:
     stats = result.stats()
     if verbose:
         for skipped in sorted(result.skipped):
@@ -137,6 +141,8 @@ def evaluate_command(output: str, truth: str, as_json: bool) -> None:
     TRUTH is a TSV (file path relative to the content folder, then the story
     label) or JSON Lines with 'file' or 'id' and 'label'.
     """
+    from .evaluate import evaluate_document, read_truth
+
     try:
         with open(output, encoding="utf-8") as handle:
             document = json.load(handle)
