@@ -1,11 +1,14 @@
-"""GraphML export for Gephi (and igraph, networkx, yEd)."""
+"""GraphML export for Gephi (and igraph, networkx, yEd), written as a stream of text.
+
+The attributes come from :func:`~storygraph.export.gephi.gephi_graph`; this module
+only serialises them. Writing the text directly is ~10x faster than networkx's
+ElementTree writer and never holds a second copy of the graph as XML elements.
+"""
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
-
-import networkx as nx
+from xml.sax.saxutils import escape, quoteattr
 
 from .gephi import gephi_graph
 
@@ -14,25 +17,57 @@ if TYPE_CHECKING:
 
 __all__ = ["graphml_bytes"]
 
+_HEADER = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+    'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+)
+# bool before int: bool is a subclass of int
+_TYPES = ((bool, "boolean"), (int, "long"), (float, "double"), (str, "string"))
+# CR as a character reference: a raw CR (or CRLF) in text is read back as LF by every XML parser.
+_TEXT = {"\r": "&#13;"}
+
 
 def graphml_bytes(result: "ClusterResult") -> bytes:
-    """GraphML with key ids named after attributes.
+    """GraphML with key ids named after their attributes.
 
-    networkx numbers keys ``d0, d1, ...`` by default and Gephi's importer takes a
-    key with id ``d3`` as the node label, so keys are named (``label``, ``story``,
-    ...). The ElementTree writer is used rather than lxml so the bytes do not
-    depend on which XML library is installed.
+    networkx numbers keys ``d0, d1, ...`` and Gephi's importer takes a key with id
+    ``d3`` as the node label, so keys are named (``label``, ``story``, ``r`` ...).
+    Every node has the same attributes with the same types (see gephi.py).
     """
-    buffer = io.BytesIO()
-    nx.write_graphml_xml(gephi_graph(result, "rgb"), buffer, named_key_ids=True)
-    return keep_carriage_returns(buffer.getvalue())
+    graph = gephi_graph(result, "rgb")
+    node_keys = _keys(next(iter(graph.nodes.values()), {}))
+    edge_keys = _keys(next((d for *_, d in graph.edges(data=True)), {}))
+    parts = [_HEADER]
+    parts += _key_lines("node", node_keys) + _key_lines("edge", edge_keys)
+    parts.append('  <graph edgedefault="undirected">\n')
+    for node, data in graph.nodes(data=True):
+        parts.append(f"    <node id={quoteattr(node)}>\n{_data(data, node_keys)}    </node>\n")
+    for a, b, data in graph.edges(data=True):
+        parts.append(f"    <edge source={quoteattr(a)} target={quoteattr(b)}>\n{_data(data, edge_keys)}    </edge>\n")
+    parts.append("  </graph>\n</graphml>\n")
+    return "".join(parts).encode("utf-8")
 
 
-def keep_carriage_returns(xml: bytes) -> bytes:
-    """Write CR in text as ``&#13;``: ElementTree writes it raw, and every XML parser
-    reads a raw CR (or CRLF) back as LF, so an excerpt's line ends would change.
+def _keys(sample: dict) -> list[tuple[str, str]]:
+    return [(name, next(t for cls, t in _TYPES if isinstance(value, cls))) for name, value in sample.items()]
 
-    ElementTree escapes CR in attribute values and never writes one in markup, so
-    each raw CR byte (UTF-8 uses 0x0D for nothing else) is one in text content.
-    """
-    return xml.replace(b"\r", b"&#13;")
+
+def _key_lines(scope: str, keys: list[tuple[str, str]]) -> list[str]:
+    return [f'  <key id="{n}" for="{scope}" attr.name="{n}" attr.type="{t}" />\n' for n, t in keys]
+
+
+def _data(values: dict, keys: list[tuple[str, str]]) -> str:
+    lines = []
+    for name, _ in keys:
+        value = values[name]
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            text = escape(value, _TEXT)
+        else:
+            text = repr(value)
+        lines.append(f'      <data key="{name}">{text}</data>\n')
+    return "".join(lines)
