@@ -23,6 +23,9 @@ connected components: members of one story must be linked by evidence.
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from .options import ClusterOptions
 
@@ -43,17 +46,31 @@ def detect(graph: nx.Graph, options: ClusterOptions) -> list[list[int]]:
     evidence.add_weighted_edges_from((a, b, w) for a, b, w in graph.edges(data="weight") if w > 0)
     graph = evidence
     raw = _run(graph, options, effective_resolution(graph, options))
-    parts: list[list[int]] = []
-    for community in raw:
-        sub = graph.subgraph(community)
-        if nx.is_connected(sub):
-            parts.append(sorted(community))
-        else:
-            parts.extend(sorted(c) for c in nx.connected_components(sub))
+    parts = _split_disconnected(graph, raw)
     covered = sum(len(p) for p in parts)
     if covered != graph.number_of_nodes():  # guard the "exactly one story" promise
         raise AssertionError(f"communities cover {covered} of {graph.number_of_nodes()} nodes")
     return sorted(parts, key=lambda p: p[0])
+
+
+def _split_disconnected(graph: nx.Graph, raw: list[set[int]]) -> list[list[int]]:
+    """Connected components of the graph restricted to edges inside one community.
+
+    One sparse pass for all communities: a community that is connected stays
+    whole, one that is not becomes its components.
+    """
+    n = graph.number_of_nodes()
+    community = np.empty(n, dtype=np.int64)
+    for c, members in enumerate(raw):
+        community[list(members)] = c
+    edges = np.array([(a, b) for a, b in graph.edges() if community[a] == community[b]], dtype=np.int64)
+    edges = edges.reshape(-1, 2)
+    inside = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, label = connected_components(inside, directed=False)
+    groups: dict[int, list[int]] = {}
+    for node, lab in enumerate(label.tolist()):
+        groups.setdefault(lab, []).append(node)
+    return list(groups.values())
 
 
 def leiden_available() -> bool:
