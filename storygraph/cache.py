@@ -21,10 +21,10 @@ from pathlib import Path
 from . import __version__
 from .model import Article, Notice, RelatedRef, Skipped
 
-__all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode"]
+__all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode", "TRANSIENT"]
 
 #: Bump when Article/Skipped/Notice or the parsing rules change meaning.
-FORMAT = 2
+FORMAT = 3
 _BATCH = 500
 
 
@@ -40,9 +40,22 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("storygraph", appauthor=False))
 
 
-def entry_key(path: Path, size: int, mtime_ns: int, max_file_bytes: int) -> str:
-    """Cache key for one file state; any change of content metadata or parser gives a new key."""
-    raw = f"{path}\0{size}\0{mtime_ns}\0{max_file_bytes}\0{__version__}\0{FORMAT}"
+#: Results that depend on the moment, not on the file's content: never cached.
+TRANSIENT = frozenset({"unreadable", "vanished", "broken-link", "not-a-file"})
+
+
+def entry_key(path: Path, rel: str, st: os.stat_result, max_file_bytes: int) -> str:
+    """Cache key for one file state.
+
+    ``rel`` is in the key because entries store paths relative to the content
+    root. Inode and ctime are in it as well as size and mtime: ``cp -p``,
+    ``rsync -t`` and ``tar x`` can rewrite a file keeping size and mtime, but
+    they cannot set ctime back.
+    """
+    raw = (
+        f"{path}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
+        f"\0{max_file_bytes}\0{__version__}\0{FORMAT}"
+    )
     return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 

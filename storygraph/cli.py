@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 import time
@@ -48,7 +49,7 @@ def main() -> None:
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=_DEFAULTS.algorithm, show_default=True,
               help="Community detection algorithm.")
 @click.option("--resolution", type=float, default=_DEFAULTS.resolution, show_default=True,
-              help="Louvain resolution: higher gives smaller stories.")
+              help="Modularity resolution (Leiden, Louvain): higher gives smaller stories.")
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
@@ -84,6 +85,10 @@ def cluster_command(content: str, output: str, fmt: str | None, threshold: float
         )
     except StorygraphError as exc:
         raise click.UsageError(str(exc)) from None
+    folder = os.path.dirname(os.path.abspath(output))
+    if output != "-" and not os.path.isdir(folder):  # say so now, not after a long run
+        click.echo(f"storygraph: error: {output}: folder {folder} does not exist", err=True)
+        sys.exit(1)
     try:
         result = cluster(content, options, progress=_progress_factory(quiet))
         result.write(output, fmt)
@@ -113,7 +118,8 @@ def _report(result: "ClusterResult", output: str, seconds: float, quiet: bool, v
         err=True,
     )
     if stats["skipped"] and not verbose:
-        click.echo(f"storygraph: {stats['skipped']} files skipped; see 'skipped' in the JSON or use -v", err=True)
+        unit = "items" if result.loaded.kind == "jsonl" else "files"
+        click.echo(f"storygraph: {stats['skipped']} {unit} skipped; see 'skipped' in the JSON or use -v", err=True)
 
 
 def _progress_factory(quiet: bool):

@@ -60,9 +60,11 @@ def _split_disconnected(graph: nx.Graph, raw: list[set[int]]) -> list[list[int]]
     whole, one that is not becomes its components.
     """
     n = graph.number_of_nodes()
-    community = np.empty(n, dtype=np.int64)
+    community = np.full(n, -1, dtype=np.int64)
     for c, members in enumerate(raw):
         community[list(members)] = c
+    if (community < 0).any():  # guard the "every node in exactly one story" promise
+        raise AssertionError(f"{int((community < 0).sum())} nodes were left out of every community")
     edges = np.array([(a, b) for a, b in graph.edges() if community[a] == community[b]], dtype=np.int64)
     edges = edges.reshape(-1, 2)
     inside = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))

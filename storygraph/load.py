@@ -30,6 +30,7 @@ from .fields import FieldProblem, to_article
 from .model import Article, LoadResult, Notice, Skipped
 from .options import ClusterOptions
 from .parse import ParseProblem, front_matter
+from .text import clean_title
 from .urls import canonical_url
 
 __all__ = ["load", "load_content", "collect", "read_files", "iter_markdown", "read_item", "read_jsonl"]
@@ -103,15 +104,18 @@ def read_files(
     tick = tick or (lambda n: None)
     results: dict[str, tuple[Article | Skipped, list[Notice]]] = {}
     cache, keys = _open_cache(base, paths, options)
-    if cache is not None:
-        results.update(_cached(cache, keys))
-        tick(len(results))
-    todo = [rel for rel in paths if rel not in results]
-    fresh = _parse_all(base, todo, options, tick)
-    results.update(fresh)
-    if cache is not None:
-        cache.put_many([(keys[rel], cache_mod.encode(*fresh[rel])) for rel in todo if rel in keys])
-        cache.close()
+    try:
+        if cache is not None:
+            results.update(_cached(cache, keys))
+            tick(len(results))
+        todo = [rel for rel in paths if rel not in results]
+        fresh = _parse_all(base, todo, options, tick)
+        results.update(fresh)
+        if cache is not None:
+            cache.put_many([(keys[rel], cache_mod.encode(*fresh[rel])) for rel in todo if rel in keys and _lasting(fresh[rel][0])])
+    finally:
+        if cache is not None:
+            cache.close()
     out = LoadResult(ignored=ignored, inputs=len(paths))
     for rel in paths:
         item, notices = results[rel]
@@ -120,6 +124,11 @@ def read_files(
     if cache is not None and cache.error:
         out.notices.append(Notice("", "cache", cache.error))
     return out
+
+
+def _lasting(item: Article | Skipped) -> bool:
+    """Whether a result depends only on the file's content (so it may be cached)."""
+    return not (isinstance(item, Skipped) and item.code in cache_mod.TRANSIENT)
 
 
 def _open_cache(base: Path, paths: list[str], options: ClusterOptions):
@@ -135,7 +144,7 @@ def _open_cache(base: Path, paths: list[str], options: ClusterOptions):
             st = os.stat(base / rel)
         except OSError:
             continue  # read_item reports it
-        keys[rel] = cache_mod.entry_key(root / rel, st.st_size, st.st_mtime_ns, options.max_file_bytes)
+        keys[rel] = cache_mod.entry_key(root / rel, rel, st, options.max_file_bytes)
     return cache, keys
 
 
@@ -222,7 +231,7 @@ def read_jsonl(path: Path, max_line_bytes: int, tick: Tick | None = None) -> Loa
     except OSError as exc:
         raise InputError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     with handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in enumerate(_bounded_lines(handle, max_line_bytes), 1):
             if not raw.strip():
                 out.ignored += 1
                 continue
@@ -233,6 +242,19 @@ def read_jsonl(path: Path, max_line_bytes: int, tick: Tick | None = None) -> Loa
             if tick:
                 tick(1)
     return out
+
+
+def _bounded_lines(handle, limit: int) -> Iterator[bytes]:
+    """Lines of at most ``limit + 1`` bytes: the rest of an over-long line is read and dropped
+    in pieces, so one huge line cannot take the run's memory."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+        yield line
 
 
 def _jsonl_item(raw: bytes, number: int, limit: int, seen: set[str]) -> tuple[Article | Skipped, list[Notice]]:
@@ -246,12 +268,19 @@ def _jsonl_item(raw: bytes, number: int, limit: int, seen: set[str]) -> tuple[Ar
     if not isinstance(obj, dict):
         return Skipped(where, "not-a-mapping", "line is not a JSON object"), []
     item_id = obj.get("id")
-    name = str(item_id) if isinstance(item_id, (str, int)) and not isinstance(item_id, bool) and str(item_id) else where
-    if name in seen:
-        return Skipped(name, "duplicate-id", f"{where}: id {name!r} was already used"), []
-    seen.add(name)
+    # ids are cleaned like titles, so two ids that differ only in forbidden characters collide here
+    given = clean_title(str(item_id)) if _is_id(item_id) else ""
+    name = given or where
+    if given:
+        if given in seen:
+            return Skipped(name, "duplicate-id", f"{where}: id {name!r} was already used"), []
+        seen.add(given)
     try:
-        article, notices = to_article(obj, name, id_stands_for_url=name != where)
+        article, notices = to_article(obj, name, id_stands_for_url=bool(given))
     except FieldProblem as exc:
         return Skipped(name, exc.code, f"{where}: {exc.reason}"), []
     return with_keys(article), notices
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != ""

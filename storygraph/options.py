@@ -74,7 +74,7 @@ class ClusterOptions:
     use_related: bool = True
     related_weight: float = 0.5
     algorithm: str = "leiden"
-    resolution: float = 5.0
+    resolution: float = 8.0
     min_graph_weight: float = 1000.0
     seed: int = 42
     keywords: int = 5

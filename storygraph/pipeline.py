@@ -1,7 +1,7 @@
 """The Python API: :func:`cluster` runs every stage and returns a :class:`ClusterResult`.
 
 >>> result = storygraph.cluster("fixtures/content", threshold=0.3)   # doctest: +SKIP
->>> result.stories[0].size, result.title(result.stories[0].headline)  # doctest: +SKIP
+>>> story = result.stories[0]; story.size, result.nodes[story.headline].title  # doctest: +SKIP
 >>> result.write("stories.graphml")                                   # doctest: +SKIP
 """
 

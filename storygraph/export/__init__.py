@@ -87,7 +87,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -96,3 +96,13 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
 
+
+
+def _new_file_mode(path: Path) -> int:
+    """Keep the mode of the output being replaced; else what open() would give (0666 & ~umask)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,101 @@
+"""The parse cache never changes a result: warm runs equal --no-cache runs."""
+
+import json
+import os
+
+import pytest
+
+import storygraph
+from storygraph import cache as cache_mod
+from storygraph.export import render
+
+from conftest import item
+
+
+def _files(root, tmp_path, **kw):
+    result = storygraph.cluster(root, cache_dir=str(tmp_path / "cache"), **kw)
+    return sorted(f for n in result.nodes for f in n.files), result
+
+
+def test_warm_run_equals_uncached_run(write_items, tmp_path):
+    root = write_items({f"{i}.md": item(f"Quake hits coast {i}", f"https://n{i}.com/q") for i in range(5)})
+    cold = storygraph.cluster(root, cache_dir=str(tmp_path / "c"))
+    warm = storygraph.cluster(root, cache_dir=str(tmp_path / "c"))
+    plain = storygraph.cluster(root, use_cache=False)
+    assert render(cold, "json") == render(warm, "json") == render(plain, "json")
+    assert (tmp_path / "c" / f"parse-v{cache_mod.FORMAT}.sqlite").exists()
+
+
+def test_entries_are_per_content_root(write_items, tmp_path):
+    root = write_items({"sub/x.md": item("Fire at the docks", "https://e.com/x")})
+    assert _files(root, tmp_path)[0] == ["sub/x.md"]
+    assert _files(root / "sub", tmp_path)[0] == ["x.md"]  # not the parent run's path
+
+
+def test_rewrite_keeping_size_and_mtime_is_seen(write_items, tmp_path):
+    root = write_items({"x.md": item("Alpha fire downtown", "https://e.com/x")})
+    before = os.stat(root / "x.md")
+    assert _files(root, tmp_path)[1].nodes[0].title == "Alpha fire downtown"
+    (root / "x.md").write_text(item("Bravo fire downtown", "https://e.com/x"), encoding="utf-8")
+    os.utime(root / "x.md", ns=(before.st_atime_ns, before.st_mtime_ns))  # like cp -p / rsync -t
+    assert os.stat(root / "x.md").st_size == before.st_size
+    assert _files(root, tmp_path)[1].nodes[0].title == "Bravo fire downtown"
+
+
+def test_transient_failures_are_not_cached(write_items, tmp_path, monkeypatch):
+    root = write_items({"x.md": item("Fire", "https://e.com/x")})
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):
+        if str(path).endswith("x.md"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("storygraph.load.os.open", denied)
+    assert [s.code for s in _files(root, tmp_path)[1].skipped] == ["unreadable"]
+    monkeypatch.setattr("storygraph.load.os.open", real_open)
+    assert _files(root, tmp_path)[0] == ["x.md"]
+
+
+def test_corrupt_entries_are_parsed_again(write_items, tmp_path):
+    import sqlite3
+
+    root = write_items({"x.md": item("Fire", "https://e.com/x")})
+    _files(root, tmp_path)
+    db = sqlite3.connect(tmp_path / "cache" / f"parse-v{cache_mod.FORMAT}.sqlite")
+    db.execute("UPDATE entries SET payload = ?", (b'{"article": {"file": 3}, "notices": []}',))
+    db.commit()
+    db.close()
+    assert _files(root, tmp_path)[0] == ["x.md"]
+
+
+def test_unusable_cache_folder_does_not_stop_the_run(write_items, tmp_path):
+    root = write_items({"x.md": item("Fire", "https://e.com/x")})
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    result = storygraph.cluster(root, cache_dir=str(blocker))
+    assert [f for n in result.nodes for f in n.files] == ["x.md"]
+
+
+@pytest.mark.parametrize("lines, expected", [
+    # ids that differ only in characters text cleaning removes are one id
+    ([{"id": "a\u0001", "title": "x one"}, {"id": "a", "title": "x two"}], {"a": "duplicate-id"}),
+    # a line without an id does not collide with an explicit id "line 2"
+    ([{"id": "line 2", "title": "x one"}, {"title": "x two", "webUrl": "https://e.com/2"}], {}),
+])
+def test_jsonl_ids(tmp_path, lines, expected):
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    result = storygraph.cluster(path)
+    assert {s.file: s.code for s in result.skipped} == expected
+
+
+def test_jsonl_lone_surrogate_id_and_huge_line(tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b'{"id": "b\\ud800", "title": "Heat in Echo"}\n' + b'{"title": "' + b"x" * 3000 + b'"}\n'
+                     + b'{"id": "ok", "title": "Fine"}\n')
+    result = storygraph.cluster(path, max_file_bytes=1000)
+    assert {s.file: s.code for s in result.skipped} == {"line 2": "too-large"}
+    assert sorted(f for n in result.nodes for f in n.files) == ["b", "ok"]
+    for fmt in ("json", "graphml", "gexf"):
+        render(result, fmt)  # no UnicodeEncodeError
