@@ -75,3 +75,15 @@ def write_items(tmp_path: Path):
 def _private_cache(tmp_path_factory, monkeypatch):
     """Keep every test's parse cache out of the user's cache folder."""
     monkeypatch.setenv("STORYGRAPH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(params=["yaml-rs", "pyyaml"])
+def yaml_backend(request, monkeypatch):
+    """Run a test with the fast parser and again with the PyYAML fallback."""
+    import storygraph.parse as parse
+
+    if request.param == "pyyaml":
+        monkeypatch.setattr(parse, "yaml_rs", None)
+    elif parse.yaml_rs is None:
+        pytest.skip("yaml-rs is not installed")
+    return request.param

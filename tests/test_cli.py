@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from storygraph import __version__
 from storygraph.cli import main
 
-from conftest import FIXTURES, ROOT, TRUTH, item
+from conftest import FIXTURES, ROOT, TRUTH
 
 
 @pytest.fixture

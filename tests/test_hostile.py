@@ -32,7 +32,6 @@ from storygraph.model import Article, Skipped
 
 import hostile
 from conftest import ROOT
-from test_load import yaml_backend  # noqa: F401 - fixture: each test runs with yaml-rs and with PyYAML
 
 RUNTIME = hostile.RUNTIME_SKIPPED
 

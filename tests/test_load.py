@@ -17,18 +17,6 @@ def _load(root):
     return load_content(root, max_file_bytes=1_000_000)
 
 
-@pytest.fixture(params=["yaml-rs", "pyyaml"])
-def yaml_backend(request, monkeypatch):
-    """Run a test with the fast parser and again with the PyYAML fallback."""
-    import storygraph.parse as parse
-
-    if request.param == "pyyaml":
-        monkeypatch.setattr(parse, "yaml_rs", None)
-    elif parse.yaml_rs is None:
-        pytest.skip("yaml-rs is not installed")
-    return request.param
-
-
 def test_skip_reasons_are_specific(write_items, yaml_backend):
     root = write_items(
         {

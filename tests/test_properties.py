@@ -33,7 +33,6 @@ from storygraph.model import Article, Notice, Skipped
 from storygraph.parse import ParseProblem, front_matter
 from storygraph.urls import canonical_url, is_web_url
 
-from test_load import yaml_backend  # noqa: F401 - fixture: each test runs with yaml-rs and with PyYAML
 
 PARSE_CODES = {"empty", "binary", "not-utf8", "no-front-matter", "unterminated-front-matter", "invalid-yaml",
                "duplicate-key", "too-deep", "too-many-nodes", "not-a-mapping"}
