@@ -21,7 +21,7 @@ import numpy as np
 from . import communities, graph as graph_stage, similarity
 from .errors import StrictModeError
 from .load import load
-from .model import LoadResult
+from .model import LoadResult, Notice
 from .options import ClusterOptions
 from .stories import Story, build_stories
 
@@ -138,6 +138,10 @@ def cluster(
     matrix, terms, similar, related_sims = _similarity(table, opts, bar)
     edges = graph_stage.build_graph(table, similar, related_sims, opts)
     lap("similarity")
+    used = communities.effective_algorithm(opts)
+    if used != opts.algorithm:  # a different result than asked for must not pass silently
+        loaded.notices.append(Notice("", "algorithm", f"{opts.algorithm} is not available (pip install "
+                                     f"igraph leidenalg); used networkx's {used} at the same resolution"))
     parts = communities.detect(edges, opts)
     lap("communities")
     stories = build_stories(table.nodes, edges, parts, matrix, terms, opts.keywords)

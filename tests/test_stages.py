@@ -224,3 +224,12 @@ def test_small_corpus_is_not_split_for_being_small():
     big = nx.Graph()
     big.add_weighted_edges_from((i, i + 1, 1.0) for i in range(3000))
     assert communities.effective_resolution(big, opts) == 5.0  # large graphs are unchanged
+
+
+def test_missing_leidenalg_falls_back_to_louvain_with_a_notice(write_items, monkeypatch):
+    root = _story_corpus(write_items)
+    monkeypatch.setattr(communities, "leiden_available", lambda: False)
+    result = storygraph.cluster(root)
+    assert [s.size for s in result.stories] == [4, 3, 1]
+    assert [(n.field, "Louvain" in n.message or "louvain" in n.message) for n in result.loaded.notices] == [
+        ("algorithm", True)]
