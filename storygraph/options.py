@@ -41,7 +41,7 @@ class ClusterOptions:
             so month-spanning topic lists do not glue stories together.
 
     Communities
-        algorithm: one of ``leiden`` (falls back to ``louvain`` without leidenalg),
+        algorithm: one of ``leiden`` (falls back to ``louvain`` without igraph),
             ``louvain``, ``label-propagation``, ``components``.
         resolution: modularity resolution (Leiden, Louvain); above 1 favours
             smaller communities, countering modularity's resolution limit.

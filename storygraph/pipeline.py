@@ -135,14 +135,14 @@ def cluster(
     lap("load")
     table = graph_stage.build_nodes(loaded.articles, opts.use_related)
     lap("graph")
-    matrix, terms, similar, related_sims = _similarity(table, opts, bar)
+    matrix, terms, similar, related_sims, days = _similarity(table, opts, bar)
     edges = graph_stage.build_graph(table, similar, related_sims, opts)
     lap("similarity")
     used = communities.effective_algorithm(opts)
     if used != opts.algorithm:  # a different result than asked for must not pass silently
         loaded.notices.append(Notice("", "algorithm", f"{opts.algorithm} is not available (pip install "
-                                     f"igraph leidenalg); used networkx's {used} at the same resolution"))
-    parts = communities.detect(edges, opts)
+                                     f"igraph); used networkx's {used} at the same resolution, without the time-local null model"))
+    parts = communities.detect(edges, opts, days)
     lap("communities")
     stories = build_stories(table.nodes, edges, parts, matrix, terms, opts.keywords)
     story_of = [0] * len(table.nodes)
@@ -165,4 +165,4 @@ def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progres
     left = np.array([p[0] for p in related], dtype=np.int64)
     right = np.array([p[1] for p in related], dtype=np.int64)
     related_sims = dict(zip(related, similarity.pair_similarity(matrix, left, right).tolist()))
-    return matrix, terms, pairs.as_dict(), related_sims
+    return matrix, terms, pairs.as_dict(), related_sims, days

@@ -233,3 +233,25 @@ def test_missing_leidenalg_falls_back_to_louvain_with_a_notice(write_items, monk
     assert [s.size for s in result.stories] == [4, 3, 1]
     assert [(n.field, "Louvain" in n.message or "louvain" in n.message) for n in result.loaded.notices] == [
         ("algorithm", True)]
+
+
+def test_null_model_is_local_in_time():
+    # two separate weeks: each node's null-model weight depends only on its own week's edges
+    graph = nx.Graph()
+    graph.add_nodes_from(range(6))
+    graph.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (3, 4, 2.0), (4, 5, 2.0)])
+    opts = ClusterOptions(min_graph_weight=0.0, window_days=7)
+    days = np.array([0.0, 1.0, 2.0, 300.0, 301.0, 302.0])
+    weights = communities.null_model_weights(graph, days, opts)
+    strength = np.array([1, 2, 1, 2, 4, 2], dtype=float)
+    local = np.array([2, 2, 2, 4, 4, 4], dtype=float)  # total edge weight of each week
+    assert weights == pytest.approx(strength / np.sqrt(2 * local))
+    # adding far-away news does not change the first week's weights
+    graph.add_weighted_edges_from([(6, 7, 50.0)])
+    far = np.r_[days, 900.0, 901.0]
+    assert communities.null_model_weights(graph, far, opts)[:3] == pytest.approx(weights[:3])
+    # undated: the whole graph, i.e. plain modularity; floored at min_graph_weight
+    undated = communities.null_model_weights(graph, np.full(8, np.nan), opts)
+    assert undated[0] == pytest.approx(1 / np.sqrt(2 * 56.0))
+    floored = communities.null_model_weights(graph, None, opts.replace(min_graph_weight=1000.0))
+    assert floored[0] == pytest.approx(1 / np.sqrt(2 * 1000.0))
