@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import stat
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from .urls import canonical_url
 __all__ = ["load", "load_content", "collect", "read_files", "iter_markdown", "read_item", "read_jsonl"]
 
 Tick = Callable[[int], None]
-Bar = Callable[[str, int], "contextlib.AbstractContextManager[Tick]"]  # noqa: F821
+Bar = Callable[[str, int], AbstractContextManager[Tick]]  # a progress bar: see pipeline.Progress
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _PARALLEL_MIN = 256  # below this, starting worker processes costs more than it saves
 _BATCH = 64

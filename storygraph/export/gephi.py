@@ -18,7 +18,7 @@ from .jsondoc import finite_round, iso, unpaired_surrogates_replaced
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["gephi_graph", "xml_safe"]
+__all__ = ["gephi_graph", "xml_safe", "attribute_types", "scalar_text"]
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -69,3 +69,23 @@ def gephi_graph(result: "ClusterResult", colors_as: str = "rgb") -> nx.Graph:
             similarity=finite_round(d["similarity"], "similarity"),
         )
     return graph
+
+
+# bool before int: bool is a subclass of int. The same names serve GraphML and GEXF.
+_TYPES = ((bool, "boolean"), (int, "long"), (float, "double"), (str, "string"))
+
+
+def attribute_types(sample: dict, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(name, XML type) of each attribute of one node or edge; every other one has the same."""
+    return [
+        (name, next(t for cls, t in _TYPES if isinstance(value, cls)))
+        for name, value in sample.items()
+        if name not in skip
+    ]
+
+
+def scalar_text(value: object) -> str:
+    """A typed attribute value as GraphML and GEXF spell it (unescaped)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)

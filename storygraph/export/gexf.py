@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from .. import __version__
-from .gephi import gephi_graph
+from .gephi import attribute_types, gephi_graph, scalar_text
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
@@ -25,8 +25,6 @@ _HEADER = (
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
     'xsi:schemaLocation="http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd" version="1.3">\n'
 )
-# bool before int: bool is a subclass of int
-_TYPES = ((bool, "boolean"), (int, "long"), (float, "double"), (str, "string"))
 _OWN = {"node": ("label", "viz"), "edge": ("weight",)}  # GEXF's own fields, not attvalues
 
 
@@ -34,8 +32,8 @@ def gexf_bytes(result: "ClusterResult") -> bytes:
     """GEXF 1.3. ``lastmodifieddate`` is the latest publication date in the data
     (not today) so the same input always gives the same bytes."""
     graph = gephi_graph(result, "viz")
-    node_keys = _keys("node", next(iter(graph.nodes.values()), {}))
-    edge_keys = _keys("edge", next((d for *_, d in graph.edges(data=True)), {}))
+    node_keys = attribute_types(next(iter(graph.nodes.values()), {}), _OWN["node"])
+    edge_keys = attribute_types(next((d for *_, d in graph.edges(data=True)), {}), _OWN["edge"])
     parts = [
         _HEADER,
         f'  <meta lastmodifieddate="{_latest_date(result)}">\n    <creator>storygraph {__version__}</creator>\n  </meta>\n',
@@ -61,14 +59,6 @@ def gexf_bytes(result: "ClusterResult") -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def _keys(scope: str, sample: dict) -> list[tuple[str, str]]:
-    return [
-        (name, next(t for cls, t in _TYPES if isinstance(value, cls)))
-        for name, value in sample.items()
-        if name not in _OWN[scope]
-    ]
-
-
 def _attribute_block(scope: str, keys: list[tuple[str, str]]) -> str:
     lines = [f'      <attribute id="{i}" title="{name}" type="{kind}" />\n' for i, (name, kind) in enumerate(keys)]
     return f'    <attributes class="{scope}" mode="static">\n{"".join(lines)}    </attributes>\n'
@@ -77,9 +67,7 @@ def _attribute_block(scope: str, keys: list[tuple[str, str]]) -> str:
 def _attvalues(values: dict, keys: list[tuple[str, str]]) -> str:
     lines = []
     for i, (name, _) in enumerate(keys):
-        value = values[name]
-        text = ("true" if value else "false") if isinstance(value, bool) else value if isinstance(value, str) else repr(value)
-        lines.append(f"          <attvalue for=\"{i}\" value={quoteattr(text)} />\n")
+        lines.append(f"          <attvalue for=\"{i}\" value={quoteattr(scalar_text(values[name]))} />\n")
     return f"        <attvalues>\n{''.join(lines)}        </attvalues>\n"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from .gephi import gephi_graph
+from .gephi import attribute_types, gephi_graph, scalar_text
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
@@ -24,8 +24,6 @@ _HEADER = (
     'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
     'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
 )
-# bool before int: bool is a subclass of int
-_TYPES = ((bool, "boolean"), (int, "long"), (float, "double"), (str, "string"))
 # CR as a character reference: a raw CR (or CRLF) in text is read back as LF by every XML parser.
 _TEXT = {"\r": "&#13;"}
 
@@ -38,8 +36,8 @@ def graphml_bytes(result: "ClusterResult") -> bytes:
     Every node has the same attributes with the same types (see gephi.py).
     """
     graph = gephi_graph(result, "rgb")
-    node_keys = _keys(next(iter(graph.nodes.values()), {}))
-    edge_keys = _keys(next((d for *_, d in graph.edges(data=True)), {}))
+    node_keys = attribute_types(next(iter(graph.nodes.values()), {}))
+    edge_keys = attribute_types(next((d for *_, d in graph.edges(data=True)), {}))
     parts = [_HEADER]
     parts += _key_lines("node", node_keys) + _key_lines("edge", edge_keys)
     parts.append('  <graph edgedefault="undirected">\n')
@@ -51,10 +49,6 @@ def graphml_bytes(result: "ClusterResult") -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def _keys(sample: dict) -> list[tuple[str, str]]:
-    return [(name, next(t for cls, t in _TYPES if isinstance(value, cls))) for name, value in sample.items()]
-
-
 def _key_lines(scope: str, keys: list[tuple[str, str]]) -> list[str]:
     return [f'  <key id="{n}" for="{scope}" attr.name="{n}" attr.type="{t}" />\n' for n, t in keys]
 
@@ -62,12 +56,6 @@ def _key_lines(scope: str, keys: list[tuple[str, str]]) -> list[str]:
 def _data(values: dict, keys: list[tuple[str, str]]) -> str:
     lines = []
     for name, _ in keys:
-        value = values[name]
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, str):
-            text = escape(value, _TEXT)
-        else:
-            text = repr(value)
+        text = escape(scalar_text(values[name]), _TEXT)
         lines.append(f'      <data key="{name}">{text}</data>\n')
     return "".join(lines)
