@@ -23,60 +23,61 @@ connected components: members of one story must be linked by evidence.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .options import ClusterOptions
 
-__all__ = ["detect", "effective_algorithm", "effective_resolution", "leiden_available"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .graph import Edges
+
+__all__ = ["detect", "effective_algorithm", "effective_resolution", "leiden_available", "null_model_weights"]
 
 
-def detect(graph: nx.Graph, options: ClusterOptions, days: np.ndarray | None = None) -> list[list[int]]:
-    """Partition the nodes of ``graph`` (integer labels) into communities.
+def detect(edges: "Edges", options: ClusterOptions, days: np.ndarray | None = None) -> list[list[int]]:
+    """Partition the nodes ``0..edges.n-1`` into communities.
 
     ``days`` (publication time of each node in days, NaN when undated) lets
     Leiden use a null model local in time (see :func:`null_model_weights`).
+    Edges of weight 0 (related links across months) are no evidence and are ignored.
 
     Returns lists of node labels, each sorted, the list sorted by first member,
     so the result does not depend on set iteration order.
     """
-    if graph.number_of_nodes() == 0:
+    if edges.n == 0:
         return []
-    # Edges of weight 0 (related links across months) are kept in outputs but are no evidence.
-    evidence = nx.Graph()
-    evidence.add_nodes_from(graph.nodes)
-    evidence.add_weighted_edges_from((a, b, w) for a, b, w in graph.edges(data="weight") if w > 0)
-    graph = evidence
-    raw = _run(graph, options, days)
-    parts = _split_disconnected(graph, raw)
+    evidence = edges.positive()
+    label = _run(evidence, options, days)
+    parts = _split_disconnected(evidence, label)
     covered = sum(len(p) for p in parts)
-    if covered != graph.number_of_nodes():  # guard the "exactly one story" promise
-        raise AssertionError(f"communities cover {covered} of {graph.number_of_nodes()} nodes")
-    return sorted(parts, key=lambda p: p[0])
+    if covered != edges.n:  # guard the "exactly one story" promise
+        raise AssertionError(f"communities cover {covered} of {edges.n} nodes")
+    return parts
 
 
-def _split_disconnected(graph: nx.Graph, raw: list[set[int]]) -> list[list[int]]:
+def _split_disconnected(edges: "Edges", label: np.ndarray) -> list[list[int]]:
     """Connected components of the graph restricted to edges inside one community.
 
     One sparse pass for all communities: a community that is connected stays
-    whole, one that is not becomes its components.
+    whole, one that is not becomes its components. Returned as sorted member
+    lists, ordered by first member.
     """
-    n = graph.number_of_nodes()
-    community = np.full(n, -1, dtype=np.int64)
-    for c, members in enumerate(raw):
-        community[list(members)] = c
-    if (community < 0).any():  # guard the "every node in exactly one story" promise
-        raise AssertionError(f"{int((community < 0).sum())} nodes were left out of every community")
-    edges = np.array([(a, b) for a, b in graph.edges() if community[a] == community[b]], dtype=np.int64)
-    edges = edges.reshape(-1, 2)
-    inside = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, label = connected_components(inside, directed=False)
-    groups: dict[int, list[int]] = {}
-    for node, lab in enumerate(label.tolist()):
-        groups.setdefault(lab, []).append(node)
-    return list(groups.values())
+    n = edges.n
+    if len(label) != n or (label < 0).any():  # guard the "every node in exactly one story" promise
+        raise AssertionError("some nodes were left out of every community")
+    inside = label[edges.left] == label[edges.right]
+    a, b = edges.left[inside], edges.right[inside]
+    matrix = sp.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, component = connected_components(matrix, directed=False)
+    order = np.lexsort((np.arange(n), component))  # by component, members ascending
+    bounds = np.flatnonzero(np.r_[True, component[order][1:] != component[order][:-1], True])
+    parts = [order[bounds[i]:bounds[i + 1]].tolist() for i in range(len(bounds) - 1)]
+    return sorted(parts, key=lambda p: p[0])
 
 
 def leiden_available() -> bool:
@@ -95,7 +96,7 @@ def effective_algorithm(options: ClusterOptions) -> str:
     return options.algorithm
 
 
-def effective_resolution(graph: nx.Graph, options: ClusterOptions) -> float:
+def effective_resolution(edges: "Edges", options: ClusterOptions) -> float:
     """``resolution`` scaled as if the graph carried at least ``min_graph_weight``.
 
     Modularity compares a community's internal weight with ``resolution *
@@ -105,13 +106,13 @@ def effective_resolution(graph: nx.Graph, options: ClusterOptions) -> float:
     min_graph_weight)`` in the null model (equivalently, this smaller
     resolution) keeps small corpora whole and leaves large graphs unchanged.
     """
-    total = graph.size(weight="weight")
+    total = float(edges.weight.sum())
     if total <= 0:
         return options.resolution
     return options.resolution * total / max(total, options.min_graph_weight)
 
 
-def null_model_weights(graph: nx.Graph, days: np.ndarray | None, options: ClusterOptions) -> np.ndarray:
+def null_model_weights(edges: "Edges", days: np.ndarray | None, options: ClusterOptions) -> np.ndarray:
     """Node weights ``k_i / sqrt(2 m_i)`` that make CPM the modularity of a time-local null model.
 
     Modularity penalises a pair ``i, j`` in one community by ``resolution *
@@ -124,11 +125,8 @@ def null_model_weights(graph: nx.Graph, days: np.ndarray | None, options: Cluste
     exactly modularity at ``resolution``). ``m_i`` is floored at
     ``min_graph_weight`` so a small corpus is not split for being small.
     """
-    n = graph.number_of_nodes()
-    strength = np.zeros(n)
-    for a, b, w in graph.edges(data="weight"):
-        strength[a] += w
-        strength[b] += w
+    n = edges.n
+    strength = edges.strength()
     local = np.full(n, strength.sum() / 2)
     if days is not None and len(days) == n:
         dated = np.flatnonzero(~np.isnan(days))
@@ -142,16 +140,15 @@ def null_model_weights(graph: nx.Graph, days: np.ndarray | None, options: Cluste
     return strength / np.sqrt(2 * np.maximum(local, max(options.min_graph_weight, 1e-12)))
 
 
-def _leiden(graph: nx.Graph, options: ClusterOptions, days: np.ndarray | None) -> list[set[int]]:
+def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np.ndarray:
     import random
 
     import igraph
 
-    edges = list(graph.edges(data="weight"))
-    g = igraph.Graph(n=graph.number_of_nodes(), edges=[(a, b) for a, b, _ in edges])
-    g.es["weight"] = [w for _, _, w in edges]
+    g = igraph.Graph(n=edges.n, edges=np.column_stack((edges.left, edges.right)).tolist())
+    g.es["weight"] = edges.weight.tolist()
     # igraph's CPM with node weights n_i: sum over pairs in a community of (A_ij - resolution n_i n_j)
-    weights = null_model_weights(graph, days, options).tolist()
+    weights = null_model_weights(edges, days, options).tolist()
     igraph.set_random_number_generator(random.Random(options.seed))  # seeded, not the global RNG
     try:
         membership = g.community_leiden(
@@ -160,19 +157,40 @@ def _leiden(graph: nx.Graph, options: ClusterOptions, days: np.ndarray | None) -
         ).membership
     finally:
         igraph.set_random_number_generator(random)
-    groups: dict[int, set[int]] = {}
-    for node, community in enumerate(membership):
-        groups.setdefault(community, set()).add(node)
-    return list(groups.values())
+    return np.asarray(membership, dtype=np.int64)
 
 
-def _run(graph: nx.Graph, options: ClusterOptions, days: np.ndarray | None) -> list[set[int]]:
+def _run(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np.ndarray:
+    """Community label of each node."""
     algorithm = effective_algorithm(options)
     if algorithm == "leiden":
-        return _leiden(graph, options, days)
-    resolution = effective_resolution(graph, options)
+        return _leiden(edges, options, days)
+    if algorithm == "components":
+        return _components(edges)
+    import networkx as nx
+
+    graph = _networkx(edges)
     if algorithm == "louvain":
-        return nx.community.louvain_communities(graph, weight="weight", resolution=resolution, seed=options.seed)
-    if options.algorithm == "label-propagation":
-        return list(nx.community.fast_label_propagation_communities(graph, weight="weight", seed=options.seed))
-    return [set(c) for c in nx.connected_components(graph)]
+        found = nx.community.louvain_communities(
+            graph, weight="weight", resolution=effective_resolution(edges, options), seed=options.seed
+        )
+    else:
+        found = nx.community.fast_label_propagation_communities(graph, weight="weight", seed=options.seed)
+    label = np.full(edges.n, -1, dtype=np.int64)
+    for c, members in enumerate(found):
+        label[list(members)] = c
+    return label
+
+
+def _components(edges: "Edges") -> np.ndarray:
+    matrix = sp.coo_matrix((np.ones(len(edges), dtype=np.int8), (edges.left, edges.right)), shape=(edges.n, edges.n))
+    return connected_components(matrix, directed=False)[1].astype(np.int64)
+
+
+def _networkx(edges: "Edges") -> "nx.Graph":
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(edges.n))
+    graph.add_weighted_edges_from(zip(edges.left.tolist(), edges.right.tolist(), edges.weight.tolist()))
+    return graph

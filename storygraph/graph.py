@@ -3,23 +3,27 @@
 One node per canonical URL (:mod:`storygraph.urls`). Files that share a canonical
 URL are one node listing all its files; URLs named only in someone's ``related``
 list become nodes with ``in_corpus=False`` and the text the entry carries.
-Edges are ``related``, ``similar`` (from :mod:`storygraph.similarity`) or ``both``;
-:func:`edge_weight` says how they are weighted.
+Edges (:class:`Edges`, arrays) are ``related``, ``similar`` (from
+:mod:`storygraph.similarity`) or ``both``; :func:`edge_weight` says how they are weighted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import networkx as nx
+import numpy as np
 
 from .model import Article, RelatedRef
 from .options import ClusterOptions
 from .urls import canonical_url
 
-__all__ = ["Node", "NodeTable", "build_nodes", "build_graph", "edge_weight"]
+if TYPE_CHECKING:
+    from .similarity import Pairs
+
+__all__ = ["Node", "NodeTable", "Edges", "KINDS", "build_nodes", "build_edges", "edge_weight"]
 
 
 @dataclass
@@ -42,10 +46,11 @@ class Node:
 
 @dataclass
 class NodeTable:
-    """Nodes sorted by id, and related links as index pairs ``(i, j)`` with ``i < j``."""
+    """Nodes sorted by id, and related links as an ``(k, 2)`` int64 array of index
+    pairs ``(i, j)``, ``i < j``, sorted and unique."""
 
     nodes: list[Node]
-    related: set[tuple[int, int]] = field(default_factory=set)
+    related: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,10 +78,16 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTa
                     links.append((key, target))
     ordered = sorted(nodes)
     index = {key: i for i, key in enumerate(ordered)}
-    related = {tuple(sorted((index[a], index[b]))) for a, b in links}
+    related = _index_pairs(links, index)
     stats["related_links"] = len(related)
     stats["nodes_external"] = sum(1 for n in nodes.values() if not n.in_corpus)
     return NodeTable([nodes[k] for k in ordered], related, stats)  # type: ignore[arg-type]
+
+
+def _index_pairs(links: list[tuple[str, str]], index: dict[str, int]) -> np.ndarray:
+    pairs = np.array([(index[a], index[b]) for a, b in links], dtype=np.int64).reshape(-1, 2)
+    pairs.sort(axis=1)
+    return np.unique(pairs, axis=0)
 
 
 def _node_from_files(key: str, group: list[Article]) -> Node:
@@ -135,38 +146,92 @@ def edge_weight(similarity: float, related: bool, gap_days: float | None, option
     undated) can be one event: a related link across a longer gap says "same
     topic" (on one real site related lists span months and whole product
     areas), so its weight is 0. Edges of weight 0 stay in the outputs but play
-    no part in finding stories.
+    no part in finding stories. :func:`build_edges` applies this to all edges at once.
     """
     if gap_days is not None and gap_days > options.window_days:
         return 0.0
     return similarity + (options.related_weight if related else 0.0)
 
 
-def build_graph(
-    table: NodeTable,
-    similar: dict[tuple[int, int], float],
-    related_similarity: dict[tuple[int, int], float],
-    options: ClusterOptions,
-) -> nx.Graph:
-    """Assemble the networkx graph: nodes ``0..n-1`` in table order, edges sorted.
+#: Edge kinds; :attr:`Edges.kind` holds an index into this tuple.
+KINDS = ("related", "similar", "both")
 
-    Edge data: ``kind`` (related/similar/both), ``weight``, ``similarity``.
-    Integer node labels keep community detection independent of string hashing.
+
+@dataclass(frozen=True, eq=False)
+class Edges:
+    """The article graph as parallel arrays: nodes ``0..n-1``, edges sorted by (left, right), left < right.
+
+    ``kind`` indexes :data:`KINDS`; ``similarity`` is the cosine of the two texts
+    (float32 values held as float64); ``weight`` is :func:`edge_weight`. Arrays,
+    not a networkx graph: at a million articles a networkx graph costs several GB
+    and a Python loop per edge (``ClusterResult.graph`` builds one on demand).
     """
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(table.nodes)))
-    for pair in sorted(set(similar) | table.related):
-        is_related = pair in table.related
-        sim = similar.get(pair)
-        if sim is None:
-            sim = related_similarity.get(pair, 0.0)
-        kind = "both" if is_related and pair in similar else ("related" if is_related else "similar")
-        gap = _gap_days(table.nodes[pair[0]].published, table.nodes[pair[1]].published)
-        graph.add_edge(*pair, kind=kind, similarity=sim, weight=edge_weight(sim, is_related, gap, options))
-    return graph
+
+    n: int
+    left: np.ndarray
+    right: np.ndarray
+    kind: np.ndarray
+    similarity: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.left.shape[0])
+
+    @classmethod
+    def weighted(cls, n: int, triples: Iterable[tuple[int, int, float]], kind: str = "similar") -> "Edges":
+        """Edges from ``(a, b, weight)`` triples (similarity = weight); for tests and other engines' edges."""
+        rows = sorted({(min(a, b), max(a, b)): w for a, b, w in triples if a != b}.items())
+        left = np.array([p[0] for p, _ in rows], dtype=np.int64)
+        right = np.array([p[1] for p, _ in rows], dtype=np.int64)
+        weight = np.array([w for _, w in rows], dtype=np.float64)
+        kinds = np.full(len(rows), KINDS.index(kind), dtype=np.uint8)
+        return cls(n, left, right, kinds, weight.copy(), weight)
+
+    def kind_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.kind, minlength=len(KINDS))
+        return {name: int(counts[i]) for i, name in enumerate(KINDS)}
+
+    def rows(self) -> Iterator[tuple[int, int, str, float, float]]:
+        """``(left, right, kind, weight, similarity)`` as Python values, in order."""
+        kinds = [KINDS[k] for k in self.kind.tolist()]
+        return zip(self.left.tolist(), self.right.tolist(), kinds, self.weight.tolist(), self.similarity.tolist())
+
+    def positive(self) -> "Edges":
+        """Only the edges with weight > 0: the evidence community detection uses."""
+        keep = self.weight > 0
+        return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep])
+
+    def strength(self) -> np.ndarray:
+        """Each node's summed edge weight (weighted degree)."""
+        return (np.bincount(self.left, self.weight, minlength=self.n)
+                + np.bincount(self.right, self.weight, minlength=self.n))
 
 
-def _gap_days(a: datetime | None, b: datetime | None) -> float | None:
-    if a is None or b is None:
-        return None
-    return abs((a - b).total_seconds()) / 86400.0
+def build_edges(
+    table: NodeTable,
+    similar: Pairs,
+    related_similarity: np.ndarray,
+    seconds: np.ndarray,
+    options: ClusterOptions,
+) -> Edges:
+    """Join similar pairs and related links into one sorted edge list.
+
+    ``related_similarity[i]`` is the cosine of the pair ``table.related[i]``;
+    ``seconds`` each node's publication time (POSIX seconds, NaN when undated).
+    """
+    n = len(table.nodes)
+    rel_left, rel_right = table.related[:, 0], table.related[:, 1]
+    keys = np.union1d(similar.left * n + similar.right, rel_left * n + rel_right)
+    left, right = keys // n, keys % n
+    sim = np.zeros(len(keys), dtype=np.float64)
+    is_similar = np.zeros(len(keys), dtype=bool)
+    is_related = np.zeros(len(keys), dtype=bool)
+    at = np.searchsorted(keys, rel_left * n + rel_right)
+    sim[at], is_related[at] = related_similarity.astype(np.float64), True
+    at = np.searchsorted(keys, similar.left * n + similar.right)
+    sim[at], is_similar[at] = similar.similarity.astype(np.float64), True  # the pair search's value wins
+    kind = np.where(is_related & is_similar, 2, np.where(is_related, 0, 1)).astype(np.uint8)
+    gap = np.abs(seconds[left] - seconds[right]) / 86400.0
+    weight = sim + np.where(is_related, options.related_weight, 0.0)
+    weight[gap > options.window_days] = 0.0  # NaN gap (undated) compares False: kept
+    return Edges(n, left, right, kind, sim, weight)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from . import communities, graph as graph_stage, similarity
@@ -24,6 +24,9 @@ from .load import load
 from .model import LoadResult, Notice
 from .options import ClusterOptions
 from .stories import Story, build_stories
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["cluster", "ClusterResult", "Progress"]
 
@@ -43,7 +46,7 @@ class ClusterResult:
     options: ClusterOptions
     loaded: LoadResult
     table: graph_stage.NodeTable
-    edges: nx.Graph  # integer node labels in ``nodes`` order; edge kind/weight/similarity
+    edges: graph_stage.Edges  # arrays over node indices in ``nodes`` order; kind/weight/similarity
     stories: list[Story]
     story_of: list[int]  # node index -> index into ``stories``
     timings: dict[str, float] = field(default_factory=dict)
@@ -57,20 +60,23 @@ class ClusterResult:
         return self.loaded.skipped
 
     @cached_property
-    def graph(self) -> nx.Graph:
-        """networkx graph keyed by canonical URL; node data includes ``story`` (its id)."""
+    def graph(self) -> "nx.Graph":
+        """networkx graph keyed by canonical URL; node data includes ``story`` (its id).
+
+        Built on first use (it costs about 1 KB per edge; the pipeline itself works on arrays).
+        """
+        import networkx as nx
+
         out = nx.Graph()
         for i, node in enumerate(self.nodes):
             out.add_node(node.id, **vars(node), story=self.stories[self.story_of[i]].id)
-        for a, b, data in self.edges.edges(data=True):
-            out.add_edge(self.nodes[a].id, self.nodes[b].id, **data)
+        for a, b, kind, weight, sim in self.edges.rows():
+            out.add_edge(self.nodes[a].id, self.nodes[b].id, kind=kind, similarity=sim, weight=weight)
         return out
 
     def stats(self) -> dict[str, int]:
         """Counts for the summary line and the JSON ``stats`` block (no timings: outputs are reproducible)."""
-        kinds = {"related": 0, "similar": 0, "both": 0}
-        for _, _, kind in self.edges.edges(data="kind"):
-            kinds[kind] += 1
+        kinds = self.edges.kind_counts()
         return {
             "inputs": self.loaded.inputs,
             "ignored_files": self.loaded.ignored,
@@ -79,7 +85,7 @@ class ClusterResult:
             "notices": len(self.loaded.notices),
             "nodes": len(self.nodes),
             "nodes_in_corpus": sum(1 for n in self.nodes if n.in_corpus),
-            "edges": self.edges.number_of_edges(),
+            "edges": len(self.edges),
             "edges_related": kinds["related"],
             "edges_similar": kinds["similar"],
             "edges_both": kinds["both"],
@@ -135,8 +141,9 @@ def cluster(
     lap("load")
     table = graph_stage.build_nodes(loaded.articles, opts.use_related)
     lap("graph")
-    matrix, terms, similar, related_sims, days = _similarity(table, opts, bar)
-    edges = graph_stage.build_graph(table, similar, related_sims, opts)
+    matrix, terms, similar, related_sims, seconds = _similarity(table, opts, bar)
+    edges = graph_stage.build_edges(table, similar, related_sims, seconds, opts)
+    days = seconds / 86400.0
     lap("similarity")
     used = communities.effective_algorithm(opts)
     if used != opts.algorithm:  # a different result than asked for must not pass silently
@@ -156,13 +163,9 @@ def cluster(
 def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progress):
     texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
     matrix, terms = similarity.tfidf_matrix(texts, opts)
-    days = np.array(
-        [n.published.timestamp() / 86400.0 if n.published else np.nan for n in table.nodes], dtype=np.float64
-    )
-    with bar("similarity", len(texts)) as tick:
-        pairs = similarity.similar_pairs(matrix, days, opts, tick)
-    related = sorted(table.related)
-    left = np.array([p[0] for p in related], dtype=np.int64)
-    right = np.array([p[1] for p in related], dtype=np.int64)
-    related_sims = dict(zip(related, similarity.pair_similarity(matrix, left, right).tolist()))
-    return matrix, terms, pairs.as_dict(), related_sims, days
+    del texts
+    seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
+    with bar("similarity", len(table.nodes)) as tick:
+        pairs = similarity.similar_pairs(matrix, seconds / 86400.0, opts, tick)
+    related_sims = similarity.pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
+    return matrix, terms, pairs, related_sims, seconds

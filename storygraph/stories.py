@@ -19,11 +19,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from .graph import Node
+from .graph import Edges, Node
 
 __all__ = ["Story", "build_stories"]
 
@@ -59,7 +58,7 @@ class Story:
 
 def build_stories(
     nodes: list[Node],
-    graph: nx.Graph,
+    edges: Edges,
     communities: list[list[int]],
     matrix: sp.csr_matrix,
     terms: np.ndarray,
@@ -69,7 +68,7 @@ def build_stories(
     community_of = np.empty(len(nodes), dtype=np.int64)
     for c, members in enumerate(communities):
         community_of[members] = c
-    strength = _internal_strength(graph, community_of)
+    strength = _internal_strength(edges, community_of)
     term_weights = _story_terms(matrix, community_of, len(communities))
     drafts = [
         _draft(nodes, members, strength, term_weights.getrow(c), terms, n_keywords)
@@ -88,13 +87,12 @@ def build_stories(
     return stories
 
 
-def _internal_strength(graph: nx.Graph, community_of: np.ndarray) -> np.ndarray:
+def _internal_strength(edges: Edges, community_of: np.ndarray) -> np.ndarray:
     """Each node's summed edge weight to members of its own community (its centrality there)."""
-    strength = np.zeros(len(community_of), dtype=np.float64)
-    for a, b, w in graph.edges(data="weight"):
-        if community_of[a] == community_of[b]:
-            strength[a] += w
-            strength[b] += w
+    inside = community_of[edges.left] == community_of[edges.right]
+    n = len(community_of)
+    strength = (np.bincount(edges.left[inside], edges.weight[inside], minlength=n)
+                + np.bincount(edges.right[inside], edges.weight[inside], minlength=n))
     return strength.round(6)  # rounded so float summation order can never change a choice
 
 

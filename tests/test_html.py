@@ -150,7 +150,7 @@ def test_capped_graph_keeps_every_story_in_the_list(result):
                     f"the list holds all {len(capped.stories)} stories.")
     # Uncapped, the note is empty (and hidden) and the graph holds every edge.
     full = _data(html_bytes(result).decode("utf-8"))
-    assert full["graph"]["note"] == "" and len(full["graph"]["edges"]) == result.edges.number_of_edges()
+    assert full["graph"]["note"] == "" and len(full["graph"]["edges"]) == len(result.edges)
 
 
 def test_graph_note_when_no_story_fits_and_for_no_articles(tmp_path):

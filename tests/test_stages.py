@@ -8,9 +8,9 @@ import pytest
 
 import storygraph
 from storygraph import communities
-from storygraph.graph import build_nodes, edge_weight
+from storygraph.graph import Edges, build_nodes, edge_weight
 from storygraph.model import Article, RelatedRef
-from storygraph.options import ClusterOptions
+from storygraph.options import ALGORITHMS, ClusterOptions
 from storygraph.similarity import duplicate_of, similar_pairs, tfidf_matrix
 
 from conftest import item
@@ -36,7 +36,7 @@ def test_files_sharing_a_canonical_url_are_one_node():
     assert story.files == ("a.md", "b.md")
     assert story.title == "Updated title"  # the newest file speaks for the node
     assert story.url == "https://example.com/news/amp/story"  # shortest of its URLs
-    assert table.related == {(0, 1)}
+    assert table.related.tolist() == [[0, 1]]
 
 
 def test_related_only_urls_become_external_nodes_and_aliases_resolve():
@@ -55,13 +55,13 @@ def test_related_only_urls_become_external_nodes_and_aliases_resolve():
     index = {n.id: i for i, n in enumerate(table.nodes)}
     a, b, out = index["https://example.com/a"], index["https://example.com/b-canonical"], index["https://outside.org/x"]
     # the AMP-cache form of b's ampWebUrl resolves to b; the duplicate ref is one link
-    assert table.related == {tuple(sorted((a, out))), tuple(sorted((a, b)))}
+    assert table.related.tolist() == sorted([sorted((a, out)), sorted((a, b))])
     assert table.stats["related_refs"] == 3
 
 
 def test_no_related_option_ignores_lists():
     table = build_nodes([art("a.md", "https://e.com/a", related=(RelatedRef(url="https://o.org/x"),))], use_related=False)
-    assert len(table.nodes) == 1 and not table.related
+    assert len(table.nodes) == 1 and len(table.related) == 0
 
 
 def test_related_links_count_only_within_the_window():
@@ -73,11 +73,7 @@ def test_related_links_count_only_within_the_window():
 
 
 def test_zero_weight_edges_do_not_join_stories():
-    graph = nx.Graph()
-    graph.add_nodes_from(range(4))
-    graph.add_edge(0, 1, weight=1.0)
-    graph.add_edge(2, 3, weight=1.0)
-    graph.add_edge(1, 2, weight=0.0)  # a related link across months
+    graph = Edges.weighted(4, [(0, 1, 1.0), (2, 3, 1.0), (1, 2, 0.0)])  # (1, 2): a related link across months
     for algorithm in ("leiden", "louvain", "components"):
         parts = communities.detect(graph, ClusterOptions(algorithm=algorithm))
         assert parts == [[0, 1], [2, 3]], algorithm
@@ -136,21 +132,29 @@ def test_empty_vocabulary_gives_no_pairs():
 
 
 def test_communities_cover_every_node_once_and_split_disconnected():
-    graph = nx.Graph()
-    graph.add_nodes_from(range(7))
-    graph.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (3, 4, 1.0)])
-    for algorithm in ("louvain", "label-propagation", "components"):
-        parts = communities.detect(graph, ClusterOptions(algorithm=algorithm))
+    triples = [(0, 1, 1.0), (1, 2, 1.0), (3, 4, 1.0)]
+    graph = nx.Graph(); graph.add_nodes_from(range(7)); graph.add_weighted_edges_from(triples)
+    for algorithm in ALGORITHMS:
+        parts = communities.detect(Edges.weighted(7, triples), ClusterOptions(algorithm=algorithm))
         assert sorted(n for p in parts for n in p) == list(range(7))
         for part in parts:
             assert nx.is_connected(graph.subgraph(part))
 
 
-def test_louvain_is_deterministic_for_a_seed():
-    graph = nx.relabel.convert_node_labels_to_integers(nx.les_miserables_graph())
-    a = communities.detect(graph, ClusterOptions(seed=7))
-    b = communities.detect(graph, ClusterOptions(seed=7))
-    assert a == b and len(a) > 3
+def test_a_disconnected_community_is_split_into_its_components(monkeypatch):
+    # whatever an algorithm returns, members of one story must be linked by evidence
+    monkeypatch.setattr(communities, "_run", lambda edges, options, days: np.zeros(edges.n, dtype=np.int64))
+    parts = communities.detect(Edges.weighted(6, [(0, 3, 1.0), (3, 5, 1.0), (1, 2, 1.0)]), ClusterOptions())
+    assert parts == [[0, 3, 5], [1, 2], [4]]
+
+
+def test_detection_is_deterministic_for_a_seed():
+    les = nx.relabel.convert_node_labels_to_integers(nx.les_miserables_graph())
+    graph = Edges.weighted(les.number_of_nodes(), les.edges(data="weight"))
+    for algorithm in ("leiden", "louvain"):
+        a = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, min_graph_weight=0))
+        b = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, min_graph_weight=0))
+        assert a == b and len(a) > 3, algorithm
 
 
 def _story_corpus(write_items):
@@ -214,15 +218,12 @@ def test_options_are_validated_with_the_name():
 
 def test_small_corpus_is_not_split_for_being_small():
     # two isolated pairs: modularity at resolution 5 would split each pair on a graph this small
-    graph = nx.Graph()
-    graph.add_nodes_from(range(4))
-    graph.add_weighted_edges_from([(0, 1, 1.0), (2, 3, 1.0)])
+    graph = Edges.weighted(4, [(0, 1, 1.0), (2, 3, 1.0)])
     opts = ClusterOptions(resolution=5.0)
     assert communities.effective_resolution(graph, opts) == pytest.approx(5.0 * 2 / 1000)
     assert communities.detect(graph, opts) == [[0, 1], [2, 3]]
     assert communities.detect(graph, opts.replace(min_graph_weight=0.0)) == [[0], [1], [2], [3]]
-    big = nx.Graph()
-    big.add_weighted_edges_from((i, i + 1, 1.0) for i in range(3000))
+    big = Edges.weighted(3001, ((i, i + 1, 1.0) for i in range(3000)))
     assert communities.effective_resolution(big, opts) == 5.0  # large graphs are unchanged
 
 
@@ -237,9 +238,8 @@ def test_missing_leidenalg_falls_back_to_louvain_with_a_notice(write_items, monk
 
 def test_null_model_is_local_in_time():
     # two separate weeks: each node's null-model weight depends only on its own week's edges
-    graph = nx.Graph()
-    graph.add_nodes_from(range(6))
-    graph.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (3, 4, 2.0), (4, 5, 2.0)])
+    triples = [(0, 1, 1.0), (1, 2, 1.0), (3, 4, 2.0), (4, 5, 2.0)]
+    graph = Edges.weighted(6, triples)
     opts = ClusterOptions(min_graph_weight=0.0, window_days=7)
     days = np.array([0.0, 1.0, 2.0, 300.0, 301.0, 302.0])
     weights = communities.null_model_weights(graph, days, opts)
@@ -247,7 +247,7 @@ def test_null_model_is_local_in_time():
     local = np.array([2, 2, 2, 4, 4, 4], dtype=float)  # total edge weight of each week
     assert weights == pytest.approx(strength / np.sqrt(2 * local))
     # adding far-away news does not change the first week's weights
-    graph.add_weighted_edges_from([(6, 7, 50.0)])
+    graph = Edges.weighted(8, triples + [(6, 7, 50.0)])
     far = np.r_[days, 900.0, 901.0]
     assert communities.null_model_weights(graph, far, opts)[:3] == pytest.approx(weights[:3])
     # undated: the whole graph, i.e. plain modularity; floored at min_graph_weight

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,38 +43,57 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
     raise ExportError(f"{path}: cannot tell the format from the extension {suffix!r}; use --format")
 
 
-def _renderer(format: str) -> Callable[["ClusterResult"], bytes]:
+def _renderer(format: str) -> Callable[["ClusterResult"], Iterable[str]]:
+    """Each format is a generator of text pieces, so a large graph is never held as one string."""
     if format == "json":
-        from .jsondoc import dumps
-        return dumps
+        from .jsondoc import json_chunks
+        return json_chunks
     if format == "graphml":
-        from .graphml import graphml_bytes
-        return graphml_bytes
+        from .graphml import graphml_chunks
+        return graphml_chunks
     if format == "html":
         from .html import html_bytes
-        return html_bytes
-    from .gexf import gexf_bytes
-    return gexf_bytes
+        return lambda result: [html_bytes(result).decode("utf-8")]
+    from .gexf import gexf_chunks
+    return gexf_chunks
 
 
 def render(result: "ClusterResult", format: str) -> bytes:
     """The bytes of ``result`` in ``format``."""
-    return _renderer(format_for("", format))(result)
+    return b"".join(_encoded(_renderer(format_for("", format))(result)))
 
 
 def write(result: "ClusterResult", path: str | os.PathLike, format: str | None = None) -> None:
-    """Render and write ``result`` to ``path`` (``-`` = stdout)."""
+    """Render and write ``result`` to ``path`` (``-`` = stdout), streaming."""
     fmt = format_for(path, format)
-    data = render(result, fmt)
+    chunks = _encoded(_renderer(fmt)(result))
     if str(path) == "-":
-        sys.stdout.buffer.write(data)
+        for chunk in chunks:
+            sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
     else:
-        write_atomic(Path(path), data)
+        write_atomic(Path(path), chunks)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+def _encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
+    """UTF-8 bytes in blocks of about ``size`` characters (few write calls, bounded memory)."""
+    from .jsondoc import encode
+
+    batch: list[str] = []
+    held = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield encode("".join(batch))
+            batch, held = [], 0
+    if batch:
+        yield encode("".join(batch))
+
+
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or an iterable of byte blocks) to ``path`` via a temporary
+    file and ``os.replace``: readers see the old file or the new one, never a part."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"{path}: folder {folder} does not exist")
@@ -84,7 +103,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for block in [data] if isinstance(data, bytes) else data:
+                handle.write(block)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _new_file_mode(path))

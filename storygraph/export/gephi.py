@@ -9,16 +9,15 @@ no None (empty string, or -1 for an unknown ``quality``), lists joined with
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from .jsondoc import finite_round, iso, unpaired_surrogates_replaced
+from .jsondoc import check_finite, iso, unpaired_surrogates_replaced
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["gephi_graph", "xml_safe", "attribute_types", "scalar_text"]
+__all__ = ["gephi_nodes", "gephi_edges", "EDGE_KEYS", "xml_safe", "attribute_types", "scalar_text"]
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -29,13 +28,12 @@ def xml_safe(text: str) -> str:
     return _XML_FORBIDDEN.sub("", unpaired_surrogates_replaced(text))
 
 
-def gephi_graph(result: "ClusterResult", colors_as: str = "rgb") -> nx.Graph:
-    """Graph keyed by canonical URL with Gephi-safe attributes.
+def gephi_nodes(result: "ClusterResult", colors_as: str = "rgb") -> Iterator[tuple[str, dict]]:
+    """``(node id, attributes)`` for every node, in the result's node order.
 
     ``colors_as="rgb"`` adds integer ``r``, ``g``, ``b`` node attributes (GraphML);
     ``"viz"`` adds GEXF's ``viz`` colour instead.
     """
-    graph = nx.Graph()
     for i, node in enumerate(result.nodes):
         story = result.stories[result.story_of[i]]
         data = {
@@ -59,16 +57,23 @@ def gephi_graph(result: "ClusterResult", colors_as: str = "rgb") -> nx.Graph:
             data["viz"] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}}
         else:
             data.update(r=r, g=g, b=b)
-        graph.add_node(xml_safe(node.id), **data)
-    for a, b, d in result.edges.edges(data=True):
-        graph.add_edge(
-            xml_safe(result.nodes[a].id),
-            xml_safe(result.nodes[b].id),
-            kind=d["kind"],
-            weight=finite_round(d["weight"], "weight"),
-            similarity=finite_round(d["similarity"], "similarity"),
-        )
-    return graph
+        yield xml_safe(node.id), data
+
+
+#: Edge attributes and their XML types, in output order.
+EDGE_KEYS = [("kind", "string"), ("weight", "double"), ("similarity", "double")]
+
+
+def gephi_edges(result: "ClusterResult", node_ids: list[str]) -> Iterator[tuple[str, str, str, str, str]]:
+    """``(source id, target id, kind, weight text, similarity text)`` for every edge, in order.
+
+    ``node_ids`` are the XML-safe ids of :func:`gephi_nodes`. Numbers are rounded
+    to 6 decimals and spelled as Python's ``repr`` (as in the JSON).
+    """
+    edges = result.edges
+    check_finite(edges)
+    for a, b, kind, weight, sim in edges.rows():
+        yield node_ids[a], node_ids[b], kind, repr(round(weight, 6)), repr(round(sim, 6))
 
 
 # bool before int: bool is a subclass of int. The same names serve GraphML and GEXF.

@@ -1,6 +1,6 @@
 """GEXF 1.3 export (Gephi's own format) with ``viz`` colours by story, written as a stream of text.
 
-The attributes come from :func:`~storygraph.export.gephi.gephi_graph` (the same
+The attributes come from :mod:`~storygraph.export.gephi` (the same
 as GraphML's); ``label`` is the node label and ``weight`` the edge weight, as
 GEXF defines them. Writing the text directly is several times faster than
 networkx's ElementTree writer.
@@ -8,16 +8,18 @@ networkx's ElementTree writer.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from .. import __version__
-from .gephi import attribute_types, gephi_graph, scalar_text
+from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["gexf_bytes"]
+__all__ = ["gexf_bytes", "gexf_chunks"]
 
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -29,34 +31,41 @@ _OWN = {"node": ("label", "viz"), "edge": ("weight",)}  # GEXF's own fields, not
 
 
 def gexf_bytes(result: "ClusterResult") -> bytes:
-    """GEXF 1.3. ``lastmodifieddate`` is the latest publication date in the data
-    (not today) so the same input always gives the same bytes."""
-    graph = gephi_graph(result, "viz")
-    node_keys = attribute_types(next(iter(graph.nodes.values()), {}), _OWN["node"])
-    edge_keys = attribute_types(next((d for *_, d in graph.edges(data=True)), {}), _OWN["edge"])
-    parts = [
-        _HEADER,
-        f'  <meta lastmodifieddate="{_latest_date(result)}">\n    <creator>storygraph {__version__}</creator>\n  </meta>\n',
-        '  <graph defaultedgetype="undirected" mode="static">\n',
-        _attribute_block("node", node_keys),
-        _attribute_block("edge", edge_keys),
-        "    <nodes>\n",
-    ]
-    for node, data in graph.nodes(data=True):
+    """The whole GEXF document (see :func:`gexf_chunks`)."""
+    return "".join(gexf_chunks(result)).encode("utf-8")
+
+
+def gexf_chunks(result: "ClusterResult") -> Iterator[str]:
+    """GEXF 1.3 as pieces of text. ``lastmodifieddate`` is the latest publication
+    date in the data (not today) so the same input always gives the same bytes."""
+    nodes = gephi_nodes(result, "viz")
+    first = next(nodes, None)
+    node_keys = attribute_types(first[1] if first else {}, _OWN["node"])
+    # attribute ids 0 and 1 in the edge lines below: kind, similarity (weight is GEXF's own)
+    edge_keys = [key for key in EDGE_KEYS if key[0] not in _OWN["edge"]] if len(result.edges) else []
+    yield _HEADER
+    yield f'  <meta lastmodifieddate="{_latest_date(result)}">\n    <creator>storygraph {__version__}</creator>\n  </meta>\n'
+    yield '  <graph defaultedgetype="undirected" mode="static">\n'
+    yield _attribute_block("node", node_keys)
+    yield _attribute_block("edge", edge_keys)
+    yield "    <nodes>\n"
+    ids = []
+    for node, data in itertools.chain([first] if first else [], nodes):
+        ids.append(quoteattr(node))
         c = data["viz"]["color"]
-        parts.append(
-            f"      <node id={quoteattr(node)} label={quoteattr(data['label'])}>\n"
+        yield (
+            f"      <node id={ids[-1]} label={quoteattr(data['label'])}>\n"
             f"{_attvalues(data, node_keys)}"
             f'        <viz:color r="{c["r"]}" g="{c["g"]}" b="{c["b"]}" a="1.0" />\n      </node>\n'
         )
-    parts.append("    </nodes>\n    <edges>\n")
-    for number, (a, b, data) in enumerate(graph.edges(data=True)):
-        parts.append(
-            f'      <edge source={quoteattr(a)} target={quoteattr(b)} id="{number}" weight="{data["weight"]!r}">\n'
-            f"{_attvalues(data, edge_keys)}      </edge>\n"
+    yield "    </nodes>\n    <edges>\n"
+    for number, (a, b, kind, weight, sim) in enumerate(gephi_edges(result, ids)):
+        yield (
+            f'      <edge source={a} target={b} id="{number}" weight="{weight}">\n'
+            f'        <attvalues>\n          <attvalue for="0" value="{kind}" />\n'
+            f'          <attvalue for="1" value="{sim}" />\n        </attvalues>\n      </edge>\n'
         )
-    parts.append("    </edges>\n  </graph>\n</gexf>\n")
-    return "".join(parts).encode("utf-8")
+    yield "    </edges>\n  </graph>\n</gexf>\n"
 
 
 def _attribute_block(scope: str, keys: list[tuple[str, str]]) -> str:

@@ -1,21 +1,23 @@
 """GraphML export for Gephi (and igraph, networkx, yEd), written as a stream of text.
 
-The attributes come from :func:`~storygraph.export.gephi.gephi_graph`; this module
+The attributes come from :mod:`~storygraph.export.gephi`; this module
 only serialises them. Writing the text directly is ~10x faster than networkx's
 ElementTree writer and never holds a second copy of the graph as XML elements.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from .gephi import attribute_types, gephi_graph, scalar_text
+from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["graphml_bytes"]
+__all__ = ["graphml_bytes", "graphml_chunks"]
 
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -29,24 +31,33 @@ _TEXT = {"\r": "&#13;"}
 
 
 def graphml_bytes(result: "ClusterResult") -> bytes:
-    """GraphML with key ids named after their attributes.
+    """The whole GraphML document (see :func:`graphml_chunks`)."""
+    return "".join(graphml_chunks(result)).encode("utf-8")
+
+
+def graphml_chunks(result: "ClusterResult") -> Iterator[str]:
+    """GraphML with key ids named after their attributes, as pieces of text.
 
     networkx numbers keys ``d0, d1, ...`` and Gephi's importer takes a key with id
     ``d3`` as the node label, so keys are named (``label``, ``story``, ``r`` ...).
     Every node has the same attributes with the same types (see gephi.py).
     """
-    graph = gephi_graph(result, "rgb")
-    node_keys = attribute_types(next(iter(graph.nodes.values()), {}))
-    edge_keys = attribute_types(next((d for *_, d in graph.edges(data=True)), {}))
-    parts = [_HEADER]
-    parts += _key_lines("node", node_keys) + _key_lines("edge", edge_keys)
-    parts.append('  <graph edgedefault="undirected">\n')
-    for node, data in graph.nodes(data=True):
-        parts.append(f"    <node id={quoteattr(node)}>\n{_data(data, node_keys)}    </node>\n")
-    for a, b, data in graph.edges(data=True):
-        parts.append(f"    <edge source={quoteattr(a)} target={quoteattr(b)}>\n{_data(data, edge_keys)}    </edge>\n")
-    parts.append("  </graph>\n</graphml>\n")
-    return "".join(parts).encode("utf-8")
+    nodes = gephi_nodes(result, "rgb")
+    first = next(nodes, None)
+    node_keys = attribute_types(first[1] if first else {})
+    yield _HEADER
+    yield from _key_lines("node", node_keys) + _key_lines("edge", EDGE_KEYS if len(result.edges) else [])
+    yield '  <graph edgedefault="undirected">\n'
+    ids = []
+    for node, data in itertools.chain([first] if first else [], nodes):
+        ids.append(node)
+        yield f"    <node id={quoteattr(node)}>\n{_data(data, node_keys)}    </node>\n"
+    quoted = [quoteattr(i) for i in ids]
+    del ids
+    for a, b, kind, weight, sim in gephi_edges(result, quoted):
+        yield (f"    <edge source={a} target={b}>\n      <data key=\"kind\">{kind}</data>\n"
+               f"      <data key=\"weight\">{weight}</data>\n      <data key=\"similarity\">{sim}</data>\n    </edge>\n")
+    yield "  </graph>\n</graphml>\n"
 
 
 def _key_lines(scope: str, keys: list[tuple[str, str]]) -> list[str]:

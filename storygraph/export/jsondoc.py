@@ -7,11 +7,15 @@ rounded to 6 decimals, keys in a fixed order, strictly valid JSON (no NaN).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .. import __version__
 from ..errors import ExportError
@@ -19,7 +23,8 @@ from ..errors import ExportError
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "iso", "parameters", "finite_round", "unpaired_surrogates_replaced"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "encode", "iso", "parameters", "check_finite",
+           "unpaired_surrogates_replaced"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.0"
@@ -34,28 +39,43 @@ def iso(value: datetime | None) -> str | None:
 
 
 def document(result: "ClusterResult") -> dict:
-    """The whole JSON document as plain Python data."""
+    """The whole JSON document as plain Python data (the HTML report reads it)."""
+    return {key: list(value) if isinstance(value, Iterator) else value
+            for key, value in _sections(result, _edge_dicts)}
+
+
+def _sections(result: "ClusterResult", edges) -> list[tuple[str, object]]:
+    """The document's top-level (key, value) pairs in order: nodes and edges as
+    iterators (``edges(result)`` supplies the edges), the rest as values."""
     nodes = result.nodes
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "generator": {"name": "storygraph", "version": __version__},
-        "parameters": parameters(result.options.to_dict()),
-        "stats": result.stats(),
-        "stories": [_story(result, s) for s in result.stories],
-        "nodes": [_node(result, i, n) for i, n in enumerate(nodes)],
-        "edges": [
-            {
-                "source": nodes[a].id,
-                "target": nodes[b].id,
-                "kind": d["kind"],
-                "weight": finite_round(d["weight"], "weight"),
-                "similarity": finite_round(d["similarity"], "similarity"),
-            }
-            for a, b, d in result.edges.edges(data=True)
-        ],
-        "skipped": [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)],
-        "notices": [{"file": n.file, "field": n.field, "message": n.message} for n in sorted(result.loaded.notices)],
-    }
+    return [
+        ("schema_version", SCHEMA_VERSION),
+        ("generator", {"name": "storygraph", "version": __version__}),
+        ("parameters", parameters(result.options.to_dict())),
+        ("stats", result.stats()),
+        ("stories", [_story(result, s) for s in result.stories]),
+        ("nodes", (_node(result, i, n) for i, n in enumerate(nodes))),
+        ("edges", edges(result)),
+        ("skipped", [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)]),
+        ("notices", [{"file": n.file, "field": n.field, "message": n.message} for n in sorted(result.loaded.notices)]),
+    ]
+
+
+def _edge_dicts(result: "ClusterResult") -> Iterator[dict]:
+    check_finite(result.edges)
+    ids = [node.id for node in result.nodes]
+    for a, b, kind, weight, sim in result.edges.rows():
+        yield {"source": ids[a], "target": ids[b], "kind": kind, "weight": round(weight, 6), "similarity": round(sim, 6)}
+
+
+def check_finite(edges) -> None:
+    """An infinite or NaN edge number (e.g. from ``related_weight=inf``) is an
+    :class:`ExportError`, not an output that strict JSON parsers and Gephi refuse."""
+    for name in ("weight", "similarity"):
+        values = getattr(edges, name)
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise ExportError(f"an edge {name} is {values[~finite][0]}: not a finite number (check related_weight)")
 
 
 def parameters(options: dict) -> dict:
@@ -63,16 +83,6 @@ def parameters(options: dict) -> dict:
     every pair") is a valid option, so a non-finite number is written as the string
     ``"inf"`` (``float()`` reads it back), never as the non-standard token ``Infinity``."""
     return {name: str(v) if isinstance(v, float) and not math.isfinite(v) else v for name, v in options.items()}
-
-
-def finite_round(value: float, name: str) -> float:
-    """``value`` rounded to 6 decimals (stable bytes across platforms); an infinite or NaN
-    edge number (e.g. from ``related_weight=inf``) is an :class:`ExportError`, not an
-    output that strict JSON parsers and Gephi refuse."""
-    number = round(float(value), 6)
-    if not math.isfinite(number):
-        raise ExportError(f"an edge {name} is {number}: not a finite number (check related_weight)")
-    return number
 
 
 def _story(result: "ClusterResult", story) -> dict:
@@ -112,15 +122,46 @@ def _node(result: "ClusterResult", index: int, node) -> dict:
 
 
 def dumps(result: "ClusterResult") -> bytes:
-    """Serialise :func:`document` as compact UTF-8 JSON with a final newline.
+    """The document as compact UTF-8 JSON with a final newline (see :func:`json_chunks`)."""
+    return b"".join(encode(chunk) for chunk in json_chunks(result))
+
+
+def json_chunks(result: "ClusterResult") -> Iterator[str]:
+    """The document as pieces of text, byte for byte what ``json.dumps(document(result),
+    ensure_ascii=False, separators=(",", ":"))`` gives, without holding it whole:
+    nodes and edges are serialised one by one.
 
     ``allow_nan=False``: a NaN would be written as the token ``NaN``, which strict
     parsers refuse; failing loudly is better than an output other services cannot read.
     """
-    text = json.dumps(document(result), ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    for number, (key, value) in enumerate(_sections(result, _edge_texts)):
+        yield ("{" if number == 0 else ",") + dump(key) + ":"
+        if not isinstance(value, Iterator):
+            yield dump(value)
+            continue
+        yield "["
+        for count, item in enumerate(value):
+            yield ("," if count else "") + (item if isinstance(item, str) else dump(item))
+        yield "]"
+    yield "}\n"
+
+
+def _edge_texts(result: "ClusterResult") -> Iterator[str]:
+    """Each edge object as JSON text, formatted directly: a json.dumps call per edge
+    would dominate the export of a large graph."""
+    check_finite(result.edges)
+    dump = functools.partial(json.dumps, ensure_ascii=False)
+    ids = [dump(node.id) for node in result.nodes]
+    for a, b, kind, weight, sim in result.edges.rows():
+        yield f'{{"source":{ids[a]},"target":{ids[b]},"kind":"{kind}","weight":{round(weight, 6)!r},"similarity":{round(sim, 6)!r}}}'
+
+
+def encode(text: str) -> bytes:
+    """UTF-8 bytes of ``text``; lone surrogates (a file name that is not UTF-8) become U+FFFD."""
     try:
         return text.encode("utf-8")
-    except UnicodeEncodeError:  # a file name that is not UTF-8
+    except UnicodeEncodeError:
         return unpaired_surrogates_replaced(text).encode("utf-8")
 
 
