@@ -4,7 +4,8 @@ Algorithms (``ClusterOptions.algorithm``):
 
 - ``leiden`` (default): the Leiden algorithm (Traag, Waltman and van Eck 2019,
   igraph's implementation), iterated until stable, with a fixed ``seed``,
-  maximising modularity at ``resolution`` against a null model local in time
+  maximising modularity at ``resolution`` against a null model with a fixed
+  graph weight for dated items, so the result does not drift with corpus size
   (:func:`null_model_weights`; for undated items it is plain modularity).
   Leiden guarantees connected communities and is 10-50x faster than networkx's
   pure-Python Louvain. Where igraph is not installed, ``louvain`` is used (with
@@ -43,7 +44,7 @@ def detect(edges: "Edges", options: ClusterOptions, days: np.ndarray | None = No
     """Partition the nodes ``0..edges.n-1`` into communities.
 
     ``days`` (publication time of each node in days, NaN when undated) lets
-    Leiden use a null model local in time (see :func:`null_model_weights`).
+    Leiden tell dated articles from undated ones (see :func:`null_model_weights`).
     Edges of weight 0 (related links across months) are no evidence and are ignored.
 
     Returns lists of node labels, each sorted, the list sorted by first member,
@@ -97,47 +98,41 @@ def effective_algorithm(options: ClusterOptions) -> str:
 
 
 def effective_resolution(edges: "Edges", options: ClusterOptions) -> float:
-    """``resolution`` scaled as if the graph carried at least ``min_graph_weight``.
+    """``resolution`` scaled as if the graph carried at least ``reference_weight``.
 
     Modularity compares a community's internal weight with ``resolution *
     K_c**2 / (4 m)``, where ``m`` is the graph's total weight. In a small corpus
     one story holds a large share of ``m``, and a resolution above 1 would split
     it merely for being large relative to the corpus. Using ``max(m,
-    min_graph_weight)`` in the null model (equivalently, this smaller
+    reference_weight)`` in the null model (equivalently, this smaller
     resolution) keeps small corpora whole and leaves large graphs unchanged.
     """
     total = float(edges.weight.sum())
     if total <= 0:
         return options.resolution
-    return options.resolution * total / max(total, options.min_graph_weight)
+    return options.resolution * total / max(total, options.reference_weight)
 
 
 def null_model_weights(edges: "Edges", days: np.ndarray | None, options: ClusterOptions) -> np.ndarray:
-    """Node weights ``k_i / sqrt(2 m_i)`` that make CPM the modularity of a time-local null model.
+    """Node weights ``k_i / sqrt(2 m_i)``: igraph's CPM with them is modularity with graph weight ``m_i``.
 
     Modularity penalises a pair ``i, j`` in one community by ``resolution *
     k_i k_j / 2m``, with ``m`` the whole graph's weight, so the more news the
     corpus holds, the larger a story must be to stand alone (the resolution
-    limit): a year of news merges what a week would keep apart. Here ``m_i`` is
-    the edge weight among articles published within ``window_days`` of article
-    ``i``: a story competes with the news of its own days, not of the archive.
-    Undated articles use the whole graph's weight (for an undated corpus this is
-    exactly modularity at ``resolution``). ``m_i`` is floored at
-    ``min_graph_weight`` so a small corpus is not split for being small.
+    limit, Fortunato and Barthelemy 2007): a year of news, or ten sites instead
+    of one, merges what a week of one site keeps apart. For a dated article
+    ``m_i`` is the fixed ``reference_weight`` instead: a pair is weighed against
+    the same expectation at any corpus size (the constant Potts model, which has
+    no resolution limit; Traag, Van Dooren and Nesterov 2011), and time enters
+    through the edges, which join only articles within ``window_days``.
+    Undated articles (e.g. tweets) keep ``m`` = the whole graph's weight, floored
+    at ``reference_weight`` so a small corpus is not split for being small.
     """
-    n = edges.n
     strength = edges.strength()
-    local = np.full(n, strength.sum() / 2)
-    if days is not None and len(days) == n:
-        dated = np.flatnonzero(~np.isnan(days))
-        order = dated[np.argsort(days[dated], kind="stable")]
-        cumulative = np.r_[0.0, np.cumsum(strength[order])]
-        times = days[order]
-        lo = np.searchsorted(times, times - options.window_days, "left")
-        hi = np.searchsorted(times, times + options.window_days, "right")
-        undated = strength[np.isnan(days)].sum()
-        local[order] = (cumulative[hi] - cumulative[lo] + undated) / 2
-    return strength / np.sqrt(2 * np.maximum(local, max(options.min_graph_weight, 1e-12)))
+    local = np.full(edges.n, max(strength.sum() / 2, options.reference_weight))
+    if days is not None and len(days) == edges.n:
+        local[~np.isnan(days)] = options.reference_weight
+    return strength / np.sqrt(2 * local)
 
 
 def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np.ndarray:

@@ -45,9 +45,10 @@ class ClusterOptions:
             ``louvain``, ``label-propagation``, ``components``.
         resolution: modularity resolution (Leiden, Louvain); above 1 favours
             smaller communities, countering modularity's resolution limit.
-        min_graph_weight: the modularity null model treats the graph as carrying
-            at least this total edge weight, so a small corpus is not split
-            merely for being small (see communities.effective_resolution).
+        reference_weight: the graph weight a dated article's expected links are
+            measured against (a fixed one: a story is judged the same way however
+            much other news the corpus holds; see communities.null_model_weights).
+            For undated articles, and Louvain, the whole graph's weight, floored at this.
         seed: random seed, fixed by default so runs are reproducible.
 
     Stories and run
@@ -58,7 +59,7 @@ class ClusterOptions:
         max_file_bytes: files larger than this are skipped unread.
 
     Execution (never change a result, so not recorded in outputs)
-        jobs: worker processes for parsing; 0 means one per core.
+        jobs: worker processes for parsing and the similarity search; 0 means one per core.
         use_cache: reuse parse results of unchanged files.
         cache_dir: where the parse cache lives (default: $STORYGRAPH_CACHE_DIR,
             else the user's cache folder).
@@ -75,7 +76,7 @@ class ClusterOptions:
     related_weight: float = 0.5
     algorithm: str = "leiden"
     resolution: float = 8.0
-    min_graph_weight: float = 1000.0
+    reference_weight: float = 1000.0
     seed: int = 42
     keywords: int = 5
     report_max_nodes: int = 5000
@@ -98,7 +99,7 @@ class ClusterOptions:
         if self.algorithm not in ALGORITHMS:
             raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
-        _check_number("min_graph_weight", self.min_graph_weight, 0.0, math.inf)
+        _check_number("reference_weight", self.reference_weight, 0.0, math.inf, low_open=True)
         _check_int("seed", self.seed, 0)
         _check_int("keywords", self.keywords, 0)
         _check_int("report_max_nodes", self.report_max_nodes, 1)
