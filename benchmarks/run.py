@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus"
-STAGE_RE = re.compile(r"^\s+([a-z][\w-]*)\s+([0-9.]+) s\s*$")
+STAGE_RE = re.compile(r"^\s+([a-z][\w-]*)\s+([0-9.]+) s(?:\s+peak RSS.*)?\s*$")
 
 
 # --------------------------------------------------------------------------- measuring

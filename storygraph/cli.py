@@ -54,14 +54,14 @@ def main() -> None:
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
 @click.option("-j", "--jobs", type=int, default=0, show_default="0 = one per core",
-              help="Worker processes for parsing.")
+              help="Worker processes for parsing and the similarity search.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), envvar="STORYGRAPH_CACHE_DIR",
               help="Parse cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder].")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache.")
 @click.option("--no-related", is_flag=True, help="Ignore the items' related lists.")
 @click.option("--strict", is_flag=True, help="Fail if any file is skipped, naming it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summary.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print per-stage timings and notices.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print per-stage timings, peak memory and notices.")
 def cluster_command(content: str, output: str, fmt: str | None, threshold: float, top_k: int,
                     window_days: float, algorithm: str, resolution: float, seed: int, report_max_nodes: int,
                     jobs: int, cache_dir: str | None, no_cache: bool, no_related: bool,
@@ -107,7 +107,8 @@ def _report(result: "ClusterResult", output: str, seconds: float, quiet: bool, v
         for (field, message), count in sorted(kinds.items()):
             click.echo(f"notice x{count}: {field}: {message} (files listed under 'notices' in the JSON)", err=True)
         for stage, took in result.timings.items():
-            click.echo(f"  {stage:<12} {took:8.2f} s", err=True)
+            peak = result.peak_rss.get(stage, 0) / 2**30
+            click.echo(f"  {stage:<12} {took:8.2f} s   peak RSS {peak:5.2f} GB", err=True)
     if quiet:
         return
     where = "stdout" if output == "-" else output

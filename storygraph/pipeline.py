@@ -50,6 +50,7 @@ class ClusterResult:
     stories: list[Story]
     story_of: list[int]  # node index -> index into ``stories``
     timings: dict[str, float] = field(default_factory=dict)
+    peak_rss: dict[str, int] = field(default_factory=dict)  # stage -> process peak RSS in bytes after it
 
     @property
     def nodes(self) -> list[graph_stage.Node]:
@@ -107,6 +108,7 @@ class ClusterResult:
         start = time.perf_counter()
         write(self, path, format)
         self.timings["export"] = self.timings.get("export", 0.0) + time.perf_counter() - start
+        self.peak_rss["export"] = _peak_rss()
 
 
 def cluster(
@@ -127,12 +129,14 @@ def cluster(
     opts = (options or ClusterOptions()).replace(**overrides) if overrides else (options or ClusterOptions())
     bar = progress or _no_progress
     timings: dict[str, float] = {}
+    peak: dict[str, int] = {}
     clock = time.perf_counter()
 
     def lap(stage: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         timings[stage] = now - clock
+        peak[stage] = _peak_rss()
         clock = now
 
     loaded = load(content, opts, bar)
@@ -148,7 +152,7 @@ def cluster(
     used = communities.effective_algorithm(opts)
     if used != opts.algorithm:  # a different result than asked for must not pass silently
         loaded.notices.append(Notice("", "algorithm", f"{opts.algorithm} is not available (pip install "
-                                     f"igraph); used networkx's {used} at the same resolution, without the time-local null model"))
+                                     f"igraph); used networkx's {used} at the same resolution, with the whole-graph null model"))
     parts = communities.detect(edges, opts, days)
     lap("communities")
     stories = build_stories(table.nodes, edges, parts, matrix, terms, opts.keywords)
@@ -157,7 +161,26 @@ def cluster(
         for member in story.members:
             story_of[member] = s_index
     lap("stories")
-    return ClusterResult(opts, loaded, table, edges, stories, story_of, timings)
+    return ClusterResult(opts, loaded, table, edges, stories, story_of, timings, peak)
+
+
+def _block_runner(opts: ClusterOptions, n: int) -> similarity.BlockMap | None:
+    """Forked workers for the similarity blocks when there are cores and blocks enough to pay."""
+    import multiprocessing
+
+    jobs = opts.jobs or os.cpu_count() or 1
+    if jobs < 2 or n < 4 * opts.chunk_size or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return similarity.forked_blocks(jobs)
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory so far, in bytes (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
 
 
 def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progress):
@@ -166,6 +189,6 @@ def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progres
     del texts
     seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
     with bar("similarity", len(table.nodes)) as tick:
-        pairs = similarity.similar_pairs(matrix, seconds / 86400.0, opts, tick)
+        pairs = similarity.similar_pairs(matrix, seconds / 86400.0, opts, tick, _block_runner(opts, len(table.nodes)))
     related_sims = similarity.pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
     return matrix, terms, pairs, related_sims, seconds

@@ -11,7 +11,7 @@ when either side keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .options import ClusterOptions
 
-__all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "duplicate_of", "pair_similarity"]
+__all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
+           "duplicate_of", "pair_similarity"]
 
 Tick = Callable[[int], None]
 
@@ -63,8 +64,18 @@ def tfidf_matrix(texts: Sequence[str], options: ClusterOptions) -> tuple[sp.csr_
     return matrix, vectorizer.get_feature_names_out()
 
 
+Found = tuple[np.ndarray, np.ndarray, np.ndarray]  # (rows, cols, similarities)
+Block = tuple[np.ndarray, np.ndarray]  # (rows, cols) of one block of the search
+#: ``map_blocks(matrix, days, plan, options)`` yields ``block_top_k`` of each planned block, in order.
+BlockMap = Callable[[sp.csr_matrix, np.ndarray, list[Block], ClusterOptions], Iterator[Found]]
+
+
 def similar_pairs(
-    matrix: sp.csr_matrix, days: np.ndarray, options: ClusterOptions, tick: Tick | None = None
+    matrix: sp.csr_matrix,
+    days: np.ndarray,
+    options: ClusterOptions,
+    tick: Tick | None = None,
+    map_blocks: BlockMap | None = None,
 ) -> Pairs:
     """Top-k cosine neighbours above ``threshold`` within ``window_days``.
 
@@ -73,15 +84,34 @@ def similar_pairs(
     (the same words: syndicated copies, retweets) are linked to their earliest
     copy with similarity 1 and left out of the neighbour search, so copies do
     not fill each other's top-k lists and crowd out the rest of the story.
+
+    The search is a list of independent blocks (:func:`plan_blocks`);
+    ``map_blocks`` runs them (default: here, one after the other; the Dask
+    engine runs them on a cluster). The result does not depend on who runs them.
     """
     n = matrix.shape[0]
     rep = duplicate_of(matrix, days, options.window_days) if options.merge_copies else np.arange(n)
-    unique = rep == np.arange(n)
+    plan = plan_blocks(days, rep == np.arange(n), options)
+    found: list[Found] = []
+    for block, result in zip(plan, (map_blocks or serial_blocks)(matrix, days, plan, options)):
+        found.append(result)
+        if tick:
+            tick(len(block[0]))
+    copies = np.flatnonzero(rep != np.arange(n))
+    found.append((copies, rep[copies], np.ones(len(copies), dtype=np.float32)))
+    if tick:
+        tick(len(copies))
+    return _symmetric(found)
+
+
+def plan_blocks(days: np.ndarray, unique: np.ndarray, options: ClusterOptions) -> list[Block]:
+    """``(rows, cols)`` blocks: ``chunk_size`` rows in publication order, against the
+    columns published within ``window_days`` of them (undated rows: every column)."""
     dated = np.flatnonzero(~np.isnan(days) & unique)
     dated = dated[np.argsort(days[dated], kind="stable")]
     undated = np.flatnonzero(np.isnan(days) & unique)
     sorted_days = days[dated]
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    plan: list[Block] = []
     for rows in _blocks(dated, undated, options.chunk_size):
         if np.isnan(days[rows[0]]):
             cols = np.flatnonzero(unique)
@@ -89,14 +119,14 @@ def similar_pairs(
             lo = np.searchsorted(sorted_days, days[rows].min() - options.window_days, "left")
             hi = np.searchsorted(sorted_days, days[rows].max() + options.window_days, "right")
             cols = np.concatenate([dated[lo:hi], undated])
-        found.append(_block_top_k(matrix, days, rows, cols, options))
-        if tick:
-            tick(len(rows))
-    copies = np.flatnonzero(~unique)
-    found.append((copies, rep[copies], np.ones(len(copies), dtype=np.float32)))
-    if tick:
-        tick(len(copies))
-    return _symmetric(found)
+        plan.append((rows, cols))
+    return plan
+
+
+def serial_blocks(matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], options: ClusterOptions) -> Iterator[Found]:
+    """Run the blocks in this process, in order."""
+    for rows, cols in plan:
+        yield block_top_k(matrix, days, rows, cols, options)
 
 
 def duplicate_of(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> np.ndarray:
@@ -130,9 +160,11 @@ def _blocks(dated: np.ndarray, undated: np.ndarray, size: int):
             yield group[start : start + size]
 
 
-def _block_top_k(
+def block_top_k(
     matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, options: ClusterOptions
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Found:
+    """Each row's best ``top_k`` columns at or above ``threshold`` within the window:
+    ``(rows, cols, similarities)``, by row, best first."""
     product = (matrix[rows] @ matrix[cols].T).tocoo()
     left, right, sims = rows[product.row], cols[product.col], product.data
     gap = np.abs(days[left] - days[right])
@@ -166,3 +198,33 @@ def pair_similarity(matrix: sp.csr_matrix, left: np.ndarray, right: np.ndarray) 
         return np.zeros(len(left), dtype=np.float32)
     products = matrix[left].multiply(matrix[right]).sum(axis=1)
     return np.asarray(products, dtype=np.float32).ravel()
+
+
+_SHARED: tuple | None = None  # (matrix, days, options) for forked block workers
+
+
+def forked_blocks(jobs: int) -> BlockMap:
+    """A :data:`BlockMap` running blocks in ``jobs`` forked processes (POSIX only).
+
+    The workers inherit the matrix from the parent by ``fork`` (copy-on-write, no
+    pickling); only the row and column lists go out and the found pairs come back.
+    """
+
+    def run(matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], options: ClusterOptions) -> Iterator[Found]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _SHARED
+        _SHARED = (matrix, days, options)
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                yield from pool.map(_shared_block, plan)
+        finally:
+            _SHARED = None
+
+    return run
+
+
+def _shared_block(block: Block) -> Found:
+    matrix, days, options = _SHARED  # type: ignore[misc]
+    return block_top_k(matrix, days, block[0], block[1], options)

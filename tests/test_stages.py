@@ -11,9 +11,9 @@ from storygraph import communities
 from storygraph.graph import Edges, build_nodes, edge_weight
 from storygraph.model import Article, RelatedRef
 from storygraph.options import ALGORITHMS, ClusterOptions
-from storygraph.similarity import duplicate_of, similar_pairs, tfidf_matrix
+from storygraph.similarity import duplicate_of, forked_blocks, similar_pairs, tfidf_matrix
 
-from conftest import item
+from conftest import FIXTURES, item
 
 T0 = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
 
@@ -127,6 +127,29 @@ def test_chunking_does_not_change_pairs():
     assert all(abs(whole[k] - small[k]) < 1e-5 for k in whole)
 
 
+def test_forked_blocks_find_the_same_pairs():
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(60)]
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(300)]
+    days = rng.integers(0, 90, 300).astype(float)
+    days[::17] = np.nan  # undated rows take the every-column path
+    opts = ClusterOptions(chunk_size=16, threshold=0.2)
+    matrix, _ = tfidf_matrix(texts, opts)
+    serial = similar_pairs(matrix, days, opts)
+    forked = similar_pairs(matrix, days, opts, map_blocks=forked_blocks(2))
+    assert len(serial) > 100
+    for name in ("left", "right", "similarity"):
+        assert np.array_equal(getattr(serial, name), getattr(forked, name)), name
+
+
+def test_parallel_similarity_gives_byte_identical_output():
+    from storygraph.export import render
+
+    one = storygraph.cluster(FIXTURES, jobs=1, chunk_size=8, use_cache=False)
+    two = storygraph.cluster(FIXTURES, jobs=2, chunk_size=8, use_cache=False)  # 118 nodes: 15 blocks, forked
+    assert render(one, "json") == render(two, "json")
+
+
 def test_empty_vocabulary_gives_no_pairs():
     assert _sims(["the", "and the", "a"], [0, 0, 0]) == {}
 
@@ -152,8 +175,8 @@ def test_detection_is_deterministic_for_a_seed():
     les = nx.relabel.convert_node_labels_to_integers(nx.les_miserables_graph())
     graph = Edges.weighted(les.number_of_nodes(), les.edges(data="weight"))
     for algorithm in ("leiden", "louvain"):
-        a = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, min_graph_weight=0))
-        b = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, min_graph_weight=0))
+        a = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, reference_weight=1))
+        b = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, reference_weight=1))
         assert a == b and len(a) > 3, algorithm
 
 
@@ -222,7 +245,7 @@ def test_small_corpus_is_not_split_for_being_small():
     opts = ClusterOptions(resolution=5.0)
     assert communities.effective_resolution(graph, opts) == pytest.approx(5.0 * 2 / 1000)
     assert communities.detect(graph, opts) == [[0, 1], [2, 3]]
-    assert communities.detect(graph, opts.replace(min_graph_weight=0.0)) == [[0], [1], [2], [3]]
+    assert communities.detect(graph, opts.replace(reference_weight=1e-9)) == [[0], [1], [2], [3]]
     big = Edges.weighted(3001, ((i, i + 1, 1.0) for i in range(3000)))
     assert communities.effective_resolution(big, opts) == 5.0  # large graphs are unchanged
 
@@ -236,22 +259,32 @@ def test_missing_leidenalg_falls_back_to_louvain_with_a_notice(write_items, monk
         ("algorithm", True)]
 
 
-def test_null_model_is_local_in_time():
-    # two separate weeks: each node's null-model weight depends only on its own week's edges
+def test_null_model_does_not_drift_with_corpus_size():
+    # dated articles: each weight depends only on the node's own strength, never on other news
     triples = [(0, 1, 1.0), (1, 2, 1.0), (3, 4, 2.0), (4, 5, 2.0)]
-    graph = Edges.weighted(6, triples)
-    opts = ClusterOptions(min_graph_weight=0.0, window_days=7)
+    opts = ClusterOptions(reference_weight=10.0, window_days=7)
     days = np.array([0.0, 1.0, 2.0, 300.0, 301.0, 302.0])
-    weights = communities.null_model_weights(graph, days, opts)
+    weights = communities.null_model_weights(Edges.weighted(6, triples), days, opts)
     strength = np.array([1, 2, 1, 2, 4, 2], dtype=float)
-    local = np.array([2, 2, 2, 4, 4, 4], dtype=float)  # total edge weight of each week
-    assert weights == pytest.approx(strength / np.sqrt(2 * local))
-    # adding far-away news does not change the first week's weights
+    assert weights == pytest.approx(strength / np.sqrt(2 * 10.0))
+    # ten times the news (more stories the same days) leaves the first nodes' weights unchanged
+    more = triples + [(6 + 2 * k, 7 + 2 * k, 5.0) for k in range(10)]
+    busy = communities.null_model_weights(Edges.weighted(26, more), np.r_[days, np.ones(20)], opts)
+    assert busy[:6] == pytest.approx(weights)
+    # undated: the whole graph, i.e. plain modularity; floored at reference_weight
     graph = Edges.weighted(8, triples + [(6, 7, 50.0)])
-    far = np.r_[days, 900.0, 901.0]
-    assert communities.null_model_weights(graph, far, opts)[:3] == pytest.approx(weights[:3])
-    # undated: the whole graph, i.e. plain modularity; floored at min_graph_weight
-    undated = communities.null_model_weights(graph, np.full(8, np.nan), opts)
+    undated = communities.null_model_weights(graph, np.full(8, np.nan), opts.replace(reference_weight=1.0))
     assert undated[0] == pytest.approx(1 / np.sqrt(2 * 56.0))
-    floored = communities.null_model_weights(graph, None, opts.replace(min_graph_weight=1000.0))
+    floored = communities.null_model_weights(graph, None, opts.replace(reference_weight=1000.0))
     assert floored[0] == pytest.approx(1 / np.sqrt(2 * 1000.0))
+
+
+def test_stories_split_the_same_way_in_a_larger_corpus():
+    # the same two-story pattern, alone or among 200 other stories of the same days
+    pattern = [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 0.3)]
+    opts = ClusterOptions(reference_weight=50.0)  # whole-graph modularity would merge them among the crowd
+    alone = communities.detect(Edges.weighted(6, pattern), opts, np.zeros(6))
+    crowd = pattern + [(a + 6 + 3 * k, b + 6 + 3 * k, 1.0) for k in range(200) for a, b in ((0, 1), (1, 2), (0, 2))]
+    busy = communities.detect(Edges.weighted(606, crowd), opts, np.zeros(606))
+    assert alone == [[0, 1, 2], [3, 4, 5]]
+    assert busy[:2] == alone
