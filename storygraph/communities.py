@@ -3,7 +3,7 @@
 Algorithms (``ClusterOptions.algorithm``):
 
 - ``leiden`` (default): the Leiden algorithm (Traag, Waltman and van Eck 2019,
-  igraph's implementation), iterated until stable, with a fixed ``seed``,
+  igraph's implementation), five passes, with a fixed ``seed``,
   maximising modularity at ``resolution`` against a null model with a fixed
   graph weight for dated items, so the result does not drift with corpus size
   (:func:`null_model_weights`; for undated items it is plain modularity).
@@ -135,12 +135,18 @@ def null_model_weights(edges: "Edges", days: np.ndarray | None, options: Cluster
     return strength / np.sqrt(2 * local)
 
 
+# Five passes. Until nothing moves (-1) took 63 s at 100k synthetic articles, 5 took 11 s and
+# 2 (igraph's default) 4 s, all with B-cubed F1 0.720; on tweets 2 passes lost 0.004 and 5 none.
+_LEIDEN_ITERATIONS = 5
+
+
 def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np.ndarray:
     import random
 
     import igraph
 
-    g = igraph.Graph(n=edges.n, edges=np.column_stack((edges.left, edges.right)).tolist())
+    g = igraph.Graph(n=edges.n)
+    g.add_edges(np.column_stack((edges.left, edges.right)))  # from the array: no list of tuples
     g.es["weight"] = edges.weight.tolist()
     # igraph's CPM with node weights n_i: sum over pairs in a community of (A_ij - resolution n_i n_j)
     weights = null_model_weights(edges, days, options).tolist()
@@ -148,7 +154,7 @@ def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) ->
     try:
         membership = g.community_leiden(
             objective_function="CPM", weights="weight", resolution=options.resolution,
-            node_weights=weights, n_iterations=-1,
+            node_weights=weights, n_iterations=_LEIDEN_ITERATIONS,
         ).membership
     finally:
         igraph.set_random_number_generator(random)

@@ -73,7 +73,7 @@ def test_unwritable_output_exits_1(runner, tmp_path):
 def test_verbose_prints_stage_timings_and_skips(runner, tmp_path):
     res = runner.invoke(main, ["cluster", str(FIXTURES), "-o", str(tmp_path / "x.gexf"), "-v"])
     for stage in ("load", "graph", "similarity", "communities", "stories", "export"):
-        assert re.search(rf"^\s+{stage}\s+[\d.]+ s$", res.stderr, re.M), stage
+        assert re.search(rf"^\s+{stage}\s+[\d.]+ s   peak RSS\s+[\d.]+ GB$", res.stderr, re.M), stage
     assert "skipped README.md: no front matter" in res.stderr
 
 
