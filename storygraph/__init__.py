@@ -9,13 +9,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import ExportError, InputError, OptionsError, StorygraphError, StrictModeError  # noqa: E402
+from .errors import DependencyError, ExportError, InputError, OptionsError, StorygraphError, StrictModeError  # noqa: E402
 from .options import ClusterOptions  # noqa: E402
 
 
 def __getattr__(name: str):
     # The pipeline pulls in scikit-learn and networkx (~1 s): load it on first use only.
-    if name in ("cluster", "ClusterResult"):
+    if name in ("cluster", "ClusterResult", "build_edges"):
         from . import pipeline
 
         return getattr(pipeline, name)
@@ -24,6 +24,7 @@ def __getattr__(name: str):
 __all__ = [
     "__version__",
     "cluster",
+    "build_edges",
     "ClusterOptions",
     "ClusterResult",
     "StorygraphError",
@@ -31,4 +32,5 @@ __all__ = [
     "InputError",
     "StrictModeError",
     "ExportError",
+    "DependencyError",
 ]

@@ -35,17 +35,73 @@ def main() -> None:
     """Find the stories in a folder of news items (Markdown with YAML front matter)."""
 
 
+def _graph_options(command):
+    """Options shared by ``cluster`` and ``edges``: how the graph is built and how the run executes."""
+    decorators = [
+        click.option("--threshold", type=float, default=_DEFAULTS.threshold, show_default=True,
+                     help="Minimum cosine similarity for a 'similar' edge."),
+        click.option("--top-k", type=int, default=_DEFAULTS.top_k, show_default=True,
+                     help="Similar neighbours kept per article."),
+        click.option("--window-days", type=float, default=_DEFAULTS.window_days, show_default=True,
+                     help="Only compare articles published at most this many days apart."),
+        click.option("-j", "--jobs", type=int, default=0, show_default="0 = one per core",
+                     help="Worker processes for parsing and the similarity search."),
+        click.option("--dask", "dask_address", metavar="ADDRESS",
+                     help="Parse and search on a Dask cluster: tcp://scheduler:8786, or local:N for N local "
+                          "workers (pip install 'storygraph[dask]')."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), envvar="STORYGRAPH_CACHE_DIR",
+                     help="Parse cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder]."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache."),
+        click.option("--no-related", is_flag=True, help="Ignore the items' related lists."),
+        click.option("--strict", is_flag=True, help="Fail if any file is skipped, naming it."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summary."),
+        click.option("-v", "--verbose", is_flag=True, help="Also print per-stage timings, peak memory and notices."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _content_argument(command):
+    # A URL (s3://..., file://...) is not a local path: click must not check that it exists.
+    return click.argument("content", type=_Content())(command)
+
+
+class _Content(click.ParamType):
+    name = "CONTENT"
+
+    def convert(self, value, param, ctx):
+        from .remote import is_url
+
+        if is_url(value):
+            return value
+        return click.Path(exists=True, file_okay=True, dir_okay=True).convert(value, param, ctx)
+
+
+def _build_options(fmt_check, **values) -> ClusterOptions:
+    try:
+        if fmt_check:
+            fmt_check()
+        return ClusterOptions(**values)
+    except StorygraphError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _check_output_folder(output: str) -> None:
+    folder = os.path.dirname(os.path.abspath(output))
+    if output != "-" and not os.path.isdir(folder):  # say so now, not after a long run
+        click.echo(f"storygraph: error: {output}: folder {folder} does not exist", err=True)
+        sys.exit(1)
+
+
 @main.command("cluster")
-@click.argument("content", type=click.Path(exists=True, file_okay=True, dir_okay=True))
+@_content_argument
 @click.option("-o", "--output", default="stories.json", show_default=True,
               help="Output file (.json, .graphml, .gexf, .html), or '-' for stdout (needs --format).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format; default from the extension.")
-@click.option("--threshold", type=float, default=_DEFAULTS.threshold, show_default=True,
-              help="Minimum cosine similarity for a 'similar' edge.")
-@click.option("--top-k", type=int, default=_DEFAULTS.top_k, show_default=True,
-              help="Similar neighbours kept per article.")
-@click.option("--window-days", type=float, default=_DEFAULTS.window_days, show_default=True,
-              help="Only compare articles published at most this many days apart.")
+@click.option("--edges", "edge_file", type=click.Path(exists=True, dir_okay=False),
+              help="Cluster with the edges of this .csv/.parquet file (from 'storygraph edges' or another "
+                   "engine) instead of computing them.")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=_DEFAULTS.algorithm, show_default=True,
               help="Community detection algorithm.")
 @click.option("--resolution", type=float, default=_DEFAULTS.resolution, show_default=True,
@@ -53,59 +109,98 @@ def main() -> None:
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
-@click.option("-j", "--jobs", type=int, default=0, show_default="0 = one per core",
-              help="Worker processes for parsing and the similarity search.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="STORYGRAPH_CACHE_DIR",
-              help="Parse cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder].")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache.")
-@click.option("--no-related", is_flag=True, help="Ignore the items' related lists.")
-@click.option("--strict", is_flag=True, help="Fail if any file is skipped, naming it.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summary.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print per-stage timings, peak memory and notices.")
-def cluster_command(content: str, output: str, fmt: str | None, threshold: float, top_k: int,
-                    window_days: float, algorithm: str, resolution: float, seed: int, report_max_nodes: int,
-                    jobs: int, cache_dir: str | None, no_cache: bool, no_related: bool,
-                    strict: bool, quiet: bool, verbose: bool) -> None:
-    """Cluster the news items under CONTENT (a folder of .md files, or a .jsonl file) into stories.
+@_graph_options
+def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, algorithm: str,
+                    resolution: float, seed: int, report_max_nodes: int, threshold: float, top_k: int,
+                    window_days: float, jobs: int, dask_address: str | None, cache_dir: str | None,
+                    no_cache: bool, no_related: bool, strict: bool, quiet: bool, verbose: bool) -> None:
+    """Cluster the news items under CONTENT (a folder of .md files, a .jsonl file, or a
+    folder's fsspec URL such as s3://bucket/content/) into stories.
 
     \b
     Examples:
       storygraph cluster content/ -o stories.graphml     # open in Gephi
       storygraph cluster content/ -o - --format json | jq '.stories[0]'
+      storygraph cluster content/ --dask local:4 -o stories.json
     """
     from .pipeline import cluster  # imported here: `storygraph --help` need not load scikit-learn
 
     started = time.perf_counter()
+    chosen: list[str] = []
+    options = _build_options(
+        lambda: chosen.append(format_for(output, fmt)),
+        threshold=threshold, top_k=top_k, window_days=window_days, algorithm=algorithm,
+        resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
+        report_max_nodes=report_max_nodes, jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
+        dask=dask_address,
+    )
+    _check_output_folder(output)
     try:
-        fmt = format_for(output, fmt)
-        options = ClusterOptions(
-            threshold=threshold, top_k=top_k, window_days=window_days, algorithm=algorithm,
-            resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
-            report_max_nodes=report_max_nodes, jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
-        )
-    except StorygraphError as exc:
-        raise click.UsageError(str(exc)) from None
-    folder = os.path.dirname(os.path.abspath(output))
-    if output != "-" and not os.path.isdir(folder):  # say so now, not after a long run
-        click.echo(f"storygraph: error: {output}: folder {folder} does not exist", err=True)
-        sys.exit(1)
-    try:
-        result = cluster(content, options, progress=_progress_factory(quiet))
-        result.write(output, fmt)
+        result = cluster(content, options, progress=_progress_factory(quiet), edges=edge_file)
+        result.write(output, chosen[0])
     except StorygraphError as exc:
         click.echo(f"storygraph: error: {exc}", err=True)
         sys.exit(1)
     _report(result, output, time.perf_counter() - started, quiet, verbose)
 
 
+@main.command("edges")
+@_content_argument
+@click.option("-o", "--output", default="edges.csv", show_default=True,
+              help="Edge file: .csv, or .parquet (needs pyarrow).")
+@_graph_options
+def edges_command(content: str, output: str, threshold: float, top_k: int, window_days: float, jobs: int,
+                  dask_address: str | None, cache_dir: str | None, no_cache: bool, no_related: bool,
+                  strict: bool, quiet: bool, verbose: bool) -> None:
+    """Write the graph's edges (related links and similarity pairs) of CONTENT as an
+    interchange file: source, target, kind, similarity, weight (see the README).
+
+    \b
+    Example:
+      storygraph edges content/ -o edges.parquet
+      storygraph cluster content/ --edges edges.parquet -o stories.json
+    """
+    from .edgefile import edge_format, write_edges
+    from .pipeline import build_edges
+
+    started = time.perf_counter()
+    options = _build_options(
+        lambda: edge_format(output),
+        threshold=threshold, top_k=top_k, window_days=window_days, use_related=not no_related, strict=strict,
+        jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir, dask=dask_address,
+    )
+    _check_output_folder(output)
+    try:
+        built = build_edges(content, options, progress=_progress_factory(quiet))
+        write_edges(output, built.table, built.edges)
+    except StorygraphError as exc:
+        click.echo(f"storygraph: error: {exc}", err=True)
+        sys.exit(1)
+    if verbose:
+        _explain(built.loaded)
+    if not quiet:
+        kinds = built.edges.kind_counts()
+        click.echo(
+            f"storygraph: {built.loaded.inputs} inputs, {len(built.loaded.skipped)} skipped, "
+            f"{len(built.table.nodes)} nodes, {len(built.edges)} edges ({kinds['related']} related, "
+            f"{kinds['similar']} similar, {kinds['both']} both) -> {output} in {time.perf_counter() - started:.1f} s",
+            err=True,
+        )
+
+
+def _explain(loaded) -> None:
+    """Skipped files and notice kinds, for -v."""
+    for skipped in sorted(loaded.skipped):
+        click.echo(f"skipped {skipped.file}: {skipped.reason}", err=True)
+    kinds = Counter((re.sub(r"\[\d+\]", "[]", n.field), n.message) for n in loaded.notices)
+    for (field, message), count in sorted(kinds.items()):
+        click.echo(f"notice x{count}: {field}: {message} (files listed under 'notices' in the JSON)", err=True)
+
+
 def _report(result: "ClusterResult", output: str, seconds: float, quiet: bool, verbose: bool) -> None:
     stats = result.stats()
     if verbose:
-        for skipped in sorted(result.skipped):
-            click.echo(f"skipped {skipped.file}: {skipped.reason}", err=True)
-        kinds = Counter((re.sub(r"\[\d+\]", "[]", n.field), n.message) for n in result.loaded.notices)
-        for (field, message), count in sorted(kinds.items()):
-            click.echo(f"notice x{count}: {field}: {message} (files listed under 'notices' in the JSON)", err=True)
+        _explain(result.loaded)
         for stage, took in result.timings.items():
             peak = result.peak_rss.get(stage, 0) / 2**30
             click.echo(f"  {stage:<12} {took:8.2f} s   peak RSS {peak:5.2f} GB", err=True)
@@ -148,13 +243,11 @@ def evaluate_command(output: str, truth: str, as_json: bool) -> None:
     TRUTH is a TSV (file path relative to the content folder, then the story
     label) or JSON Lines with 'file' or 'id' and 'label'.
     """
-    from .evaluate import evaluate_document, read_truth
+    from .evaluate import evaluate_document, read_document, read_truth
 
     try:
-        with open(output, encoding="utf-8") as handle:
-            document = json.load(handle)
-        result = evaluate_document(document, read_truth(truth))
-    except (ValueError, KeyError, TypeError) as exc:
+        result = evaluate_document(read_document(output), read_truth(truth))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         click.echo(f"storygraph: error: {output}: not a storygraph JSON output ({exc})", err=True)
         sys.exit(1)
     except StorygraphError as exc:

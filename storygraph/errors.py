@@ -8,6 +8,7 @@ __all__ = [
     "InputError",
     "StrictModeError",
     "ExportError",
+    "DependencyError",
 ]
 
 
@@ -40,3 +41,7 @@ class StrictModeError(StorygraphError):
 
 class ExportError(StorygraphError):
     """An output cannot be written: unknown format or unwritable path."""
+
+
+class DependencyError(StorygraphError):
+    """An optional feature was asked for and its package is not installed; says what to install."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import mmap
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from sklearn import metrics
 
 from .errors import InputError
 
-__all__ = ["scores", "read_truth", "predicted_labels", "evaluate_document"]
+__all__ = ["scores", "read_truth", "read_document", "predicted_labels", "evaluate_document"]
 
 
 def scores(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> dict[str, float | int]:
@@ -95,6 +96,42 @@ def read_truth(path: str | Path) -> dict[str, str]:
             raise InputError(f"{path}:{number}: expected 'file<TAB>label'")
         truth[row[0]] = row[1]
     return truth
+
+
+def read_document(path: str | Path) -> dict:
+    """A storygraph JSON output, lean: no edges, and nodes with only ``id``, ``files``, ``story``.
+
+    At a million articles the edges and the nodes' texts are most of the file
+    (gigabytes) and, parsed whole, tens of GB of memory; scores need neither.
+    storygraph writes compact JSON with its top-level keys in a fixed order, and
+    outside strings (whose quotes are escaped) ``,"nodes":[`` and ``,"edges":[``
+    occur only as those keys, so the node array is found by position and its
+    objects are decoded one by one. Another layout (e.g. pretty-printed) is parsed
+    whole. Raises ``ValueError`` for a file that is not JSON.
+    """
+    with open(path, "rb") as handle:
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return json.loads(handle.read())
+    with data:
+        nodes = data.find(b',"nodes":[')
+        edges = data.find(b',"edges":[', nodes) if nodes >= 0 else -1
+        tail = data.find(b'],"skipped":[', edges) if edges >= 0 else -1
+        if min(nodes, edges, tail) < 0:
+            return json.loads(data[:])
+        document = json.loads(data[:nodes] + b',"nodes":[],"edges":[' + data[tail:])
+        document["nodes"] = list(_lean_nodes(data[nodes + len(b',"nodes":['):edges - 1].decode("utf-8")))
+    return document
+
+
+def _lean_nodes(text: str):
+    decoder = json.JSONDecoder()
+    at = 0
+    while at < len(text):
+        node, at = decoder.raw_decode(text, at)
+        yield {"id": node["id"], "files": node["files"], "story": node["story"]}
+        at += 1  # the comma between objects
 
 
 def predicted_labels(document: dict) -> dict[str, str]:

@@ -34,7 +34,8 @@ from .parse import ParseProblem, front_matter
 from .text import clean_title
 from .urls import canonical_url
 
-__all__ = ["load", "load_content", "collect", "read_files", "iter_markdown", "read_item", "read_jsonl"]
+__all__ = ["load", "load_content", "collect", "read_files", "assemble", "iter_markdown", "read_item", "parse_item",
+           "read_jsonl"]
 
 Tick = Callable[[int], None]
 Bar = Callable[[str, int], AbstractContextManager[Tick]]  # a progress bar: see pipeline.Progress
@@ -44,7 +45,18 @@ _BATCH = 64
 
 
 def load(source: str | os.PathLike, options: ClusterOptions, bar: Bar) -> LoadResult:
-    """Load a folder of ``.md`` files or a ``.jsonl`` file, as ``options`` say."""
+    """Load a folder of ``.md`` files or a ``.jsonl`` file, as ``options`` say.
+
+    ``source`` may also be an fsspec URL of a folder (``s3://bucket/content/``,
+    ``file:///data/content``): see :mod:`storygraph.remote`.
+    """
+    from . import remote
+
+    if remote.is_url(source):
+        root = remote.Root.open(str(source))
+        paths, ignored = root.collect()
+        with bar("load", len(paths)) as tick:
+            return assemble(paths, ignored, remote.read_items(root, paths, options.max_file_bytes, tick))
     path = Path(source)
     if path.is_file() and path.suffix.lower() in JSONL_SUFFIXES:
         with bar("load", 0) as tick:
@@ -117,13 +129,19 @@ def read_files(
     finally:
         if cache is not None:
             cache.close()
+    out = assemble(paths, ignored, results)
+    if cache is not None and cache.error:
+        out.notices.append(Notice("", "cache", cache.error))
+    return out
+
+
+def assemble(paths: list[str], ignored: int, results: dict[str, tuple]) -> LoadResult:
+    """The LoadResult of ``paths`` in order, from ``results[rel] = (Article | Skipped, notices)``."""
     out = LoadResult(ignored=ignored, inputs=len(paths))
     for rel in paths:
         item, notices = results[rel]
         (out.articles if isinstance(item, Article) else out.skipped).append(item)
         out.notices.extend(notices)
-    if cache is not None and cache.error:
-        out.notices.append(Notice("", "cache", cache.error))
     return out
 
 
@@ -172,13 +190,13 @@ def _parse_all(base: Path, todo: list[str], options: ClusterOptions, tick: Tick)
     # fork: workers inherit the imported parser instead of importing it again
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
-        for batch, results in zip(batches, pool.map(_read_batch, [(base, b, options.max_file_bytes) for b in batches])):
+        for batch, results in zip(batches, pool.map(read_batch, [(base, b, options.max_file_bytes) for b in batches])):
             done.update(zip(batch, results))
             tick(len(batch))
     return done
 
 
-def _read_batch(args: tuple[Path, list[str], int]) -> list[tuple]:
+def read_batch(args: tuple[Path, list[str], int]) -> list[tuple]:
     base, rels, max_file_bytes = args
     return [read_item(base, rel, max_file_bytes) for rel in rels]
 
@@ -205,6 +223,11 @@ def read_item(base: Path, rel: str, max_file_bytes: int) -> tuple[Article | Skip
         return Skipped(rel, "not-a-file", "not a regular file"), []
     except OSError as exc:
         return Skipped(rel, "unreadable", f"cannot be read: {exc.strerror or exc}"), []
+    return parse_item(data, rel)
+
+
+def parse_item(data: bytes, rel: str) -> tuple[Article | Skipped, list[Notice]]:
+    """Parse the bytes of the file ``rel``. Never raises for a problem with the content."""
     try:
         article, notices = to_article(front_matter(data), rel)
     except (ParseProblem, FieldProblem) as exc:

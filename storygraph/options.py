@@ -63,6 +63,9 @@ class ClusterOptions:
         use_cache: reuse parse results of unchanged files.
         cache_dir: where the parse cache lives (default: $STORYGRAPH_CACHE_DIR,
             else the user's cache folder).
+        dask: run parsing and the similarity search on a Dask cluster: a
+            scheduler address (``tcp://host:8786``) or ``local:N`` for a
+            LocalCluster of N worker processes (see storygraph.dask_engine).
     """
 
     threshold: float = 0.15
@@ -85,6 +88,7 @@ class ClusterOptions:
     jobs: int = field(default=0, metadata={"recorded": False})
     use_cache: bool = field(default=True, metadata={"recorded": False})
     cache_dir: str | None = field(default=None, metadata={"recorded": False})
+    dask: str | None = field(default=None, metadata={"recorded": False})
 
     def __post_init__(self) -> None:
         _check_number("threshold", self.threshold, 0.0, 1.0, low_open=True)
@@ -109,6 +113,7 @@ class ClusterOptions:
         _check_bool("use_cache", self.use_cache)
         if self.cache_dir is not None and not isinstance(self.cache_dir, str):
             raise OptionsError("cache_dir", self.cache_dir, "a folder path (text) or None")
+        _check_dask(self.dask)
 
     def replace(self, **changes: object) -> "ClusterOptions":
         """Return a copy with ``changes`` applied (and validated)."""
@@ -125,6 +130,20 @@ class ClusterOptions:
         however the run was executed.
         """
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("recorded", True)}
+
+
+def _check_dask(value: object) -> None:
+    if value is None:
+        return
+    expected = "a scheduler address such as tcp://host:8786, or local:N with N >= 1 workers"
+    if not isinstance(value, str):
+        raise OptionsError("dask", value, expected)
+    if value.startswith("local:"):
+        count = value.split(":", 1)[1]
+        if not (count.isascii() and count.isdigit() and int(count) >= 1):
+            raise OptionsError("dask", value, expected)
+    elif "://" not in value:
+        raise OptionsError("dask", value, expected)
 
 
 def _check_number(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:

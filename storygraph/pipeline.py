@@ -116,52 +116,131 @@ def cluster(
     options: ClusterOptions | None = None,
     *,
     progress: Progress | None = None,
+    edges: str | os.PathLike | None = None,
     **overrides: object,
 ) -> ClusterResult:
-    """Cluster the news items under ``content`` (a folder, or a ``.jsonl`` file) into stories.
+    """Cluster the news items under ``content`` (a folder, a ``.jsonl`` file or an
+    fsspec URL of a folder) into stories.
 
     ``options`` defaults to :class:`ClusterOptions()`; keyword ``overrides`` (for
-    example ``threshold=0.4``) are applied on top and validated.
+    example ``threshold=0.4``) are applied on top and validated. ``edges`` (a
+    ``.csv`` or ``.parquet`` edge file, see :mod:`storygraph.edgefile`) replaces
+    the similarity search and the related links with edges computed elsewhere.
     Raises :class:`~storygraph.errors.InputError` for an unusable ``content`` path,
     :class:`~storygraph.errors.OptionsError` for a bad option and, with
     ``strict=True``, :class:`~storygraph.errors.StrictModeError` if any file was skipped.
     """
-    opts = (options or ClusterOptions()).replace(**overrides) if overrides else (options or ClusterOptions())
-    bar = progress or _no_progress
-    timings: dict[str, float] = {}
-    peak: dict[str, int] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = now - clock
-        peak[stage] = _peak_rss()
-        clock = now
-
-    loaded = load(content, opts, bar)
-    if opts.strict and loaded.skipped:
-        raise StrictModeError(loaded.skipped)
-    lap("load")
-    table = graph_stage.build_nodes(loaded.articles, opts.use_related)
-    lap("graph")
-    matrix, terms, similar, related_sims, seconds = _similarity(table, opts, bar)
-    edges = graph_stage.build_edges(table, similar, related_sims, seconds, opts)
-    days = seconds / 86400.0
-    lap("similarity")
+    opts = _options(options, overrides)
+    clock = _Clock()
+    built = _build(content, opts, progress or _no_progress, clock, edges)
     used = communities.effective_algorithm(opts)
     if used != opts.algorithm:  # a different result than asked for must not pass silently
-        loaded.notices.append(Notice("", "algorithm", f"{opts.algorithm} is not available (pip install "
-                                     f"igraph); used networkx's {used} at the same resolution, with the whole-graph null model"))
-    parts = communities.detect(edges, opts, days)
-    lap("communities")
-    stories = build_stories(table.nodes, edges, parts, matrix, terms, opts.keywords)
-    story_of = [0] * len(table.nodes)
+        built.loaded.notices.append(Notice("", "algorithm", f"{opts.algorithm} is not available (pip install "
+                                           f"igraph); used networkx's {used} at the same resolution, with the whole-graph null model"))
+    parts = communities.detect(built.edges, opts, built.days)
+    clock.lap("communities")
+    stories = build_stories(built.table.nodes, built.edges, parts, built.matrix, built.terms, opts.keywords)
+    story_of = [0] * len(built.table.nodes)
     for s_index, story in enumerate(stories):
         for member in story.members:
             story_of[member] = s_index
-    lap("stories")
-    return ClusterResult(opts, loaded, table, edges, stories, story_of, timings, peak)
+    clock.lap("stories")
+    return ClusterResult(opts, built.loaded, built.table, built.edges, stories, story_of, clock.timings, clock.peak)
+
+
+def build_edges(
+    content: str | os.PathLike,
+    options: ClusterOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    **overrides: object,
+) -> "Built":
+    """Load ``content`` and compute its graph (nodes and edges) without clustering it:
+    what ``storygraph edges`` writes (see :mod:`storygraph.edgefile`)."""
+    return _build(content, _options(options, overrides), progress or _no_progress, _Clock(), None)
+
+
+@dataclass
+class Built:
+    """The graph of a corpus, before community detection."""
+
+    loaded: LoadResult
+    table: graph_stage.NodeTable
+    matrix: object  # scipy CSR TF-IDF matrix, rows in node order
+    terms: np.ndarray
+    edges: graph_stage.Edges
+    days: np.ndarray  # publication time in days, NaN when undated
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    """Per-stage wall time and peak RSS."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.peak: dict[str, int] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self.last
+        self.peak[stage] = _peak_rss()
+        self.last = now
+
+
+def _options(options: ClusterOptions | None, overrides: dict) -> ClusterOptions:
+    base = options or ClusterOptions()
+    return base.replace(**overrides) if overrides else base
+
+
+def _build(content, opts: ClusterOptions, bar: Progress, clock: _Clock, edge_file) -> Built:
+    with _engine(opts) as engine:
+        loaded = engine.load(content, opts, bar)
+        if opts.strict and loaded.skipped:
+            raise StrictModeError(loaded.skipped)
+        clock.lap("load")
+        table = graph_stage.build_nodes(loaded.articles, opts.use_related)
+        clock.lap("graph")
+        texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
+        matrix, terms = similarity.tfidf_matrix(texts, opts)
+        del texts
+        seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
+        if edge_file is not None:
+            from . import edgefile
+
+            edges, notices = edgefile.read_edges(edge_file, table, seconds, opts)
+            loaded.notices.extend(notices)
+        else:
+            with bar("similarity", len(table.nodes)) as tick:
+                pairs = similarity.similar_pairs(matrix, seconds / 86400.0, opts, tick, engine.block_map(len(table.nodes)))
+            related_sims = similarity.pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
+            edges = graph_stage.build_edges(table, pairs, related_sims, seconds, opts)
+        clock.lap("similarity")
+    return Built(loaded, table, matrix, terms, edges, seconds / 86400.0, clock.timings)
+
+
+@contextlib.contextmanager
+def _engine(opts: ClusterOptions) -> Iterator["_LocalEngine"]:
+    if opts.dask is None:
+        yield _LocalEngine(opts)
+        return
+    from . import dask_engine
+
+    with dask_engine.connect(opts.dask) as client:
+        yield dask_engine.DaskEngine(client)
+
+
+class _LocalEngine:
+    """Parsing in forked processes (with the parse cache), similarity blocks likewise."""
+
+    def __init__(self, opts: ClusterOptions) -> None:
+        self.opts = opts
+
+    def load(self, content, opts: ClusterOptions, bar: Progress) -> LoadResult:
+        return load(content, opts, bar)
+
+    def block_map(self, n: int) -> similarity.BlockMap | None:
+        return _block_runner(self.opts, n)
 
 
 def _block_runner(opts: ClusterOptions, n: int) -> similarity.BlockMap | None:
@@ -181,14 +260,3 @@ def _peak_rss() -> int:
     except ImportError:  # Windows
         return 0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-
-
-def _similarity(table: graph_stage.NodeTable, opts: ClusterOptions, bar: Progress):
-    texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
-    matrix, terms = similarity.tfidf_matrix(texts, opts)
-    del texts
-    seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
-    with bar("similarity", len(table.nodes)) as tick:
-        pairs = similarity.similar_pairs(matrix, seconds / 86400.0, opts, tick, _block_runner(opts, len(table.nodes)))
-    related_sims = similarity.pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
-    return matrix, terms, pairs, related_sims, seconds

@@ -9,6 +9,8 @@ from storygraph.errors import InputError
 from storygraph.evaluate import evaluate_document, read_truth, scores
 from storygraph.export.jsondoc import document
 
+from conftest import item
+
 
 def test_perfect_clustering_scores_one():
     s = scores(["a", "a", "b"], [7, 7, 9])
@@ -78,3 +80,26 @@ def test_jsonl_input_clusters_and_evaluates(tmp_path):
     truth = {r["id"]: r["label"] for r in rows}
     s = evaluate_document(doc, truth)
     assert s["missing"] == 0 and s["bcubed_f1"] == pytest.approx(1.0)
+
+
+def test_lean_document_reading_matches_the_full_parse(write_items, tmp_path):
+    # titles that spell the markers the lean reader looks for must not fool it (quotes are escaped in JSON)
+    from storygraph.evaluate import read_document
+    from storygraph.export import render
+
+    root = write_items({
+        "a.md": item('Tricky ,"edges":[ title', "https://e.com/a", excerpt='],"skipped":[ and ,"nodes":['),
+        "b.md": item("Tricky edges title again", "https://e.com/b"),
+        "c.md": "no front matter",
+    })
+    out = tmp_path / "out.json"
+    out.write_bytes(render(storygraph.cluster(root), "json"))
+    full = json.loads(out.read_bytes())
+    lean = read_document(out)
+    assert lean["nodes"] == [{k: n[k] for k in ("id", "files", "story")} for n in full["nodes"]]
+    assert lean["edges"] == [] and len(full["edges"]) == 1
+    assert {k: v for k, v in lean.items() if k not in ("nodes", "edges")} == {
+        k: v for k, v in full.items() if k not in ("nodes", "edges")}
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(full, indent=2), encoding="utf-8")  # another layout: parsed whole
+    assert read_document(pretty) == full

@@ -1,0 +1,127 @@
+"""The heavy stages on a Dask cluster (dask.distributed), for corpora that outgrow one machine.
+
+``ClusterOptions(dask="tcp://scheduler:8786")`` uses a running cluster;
+``dask="local:N"`` starts a LocalCluster of N single-threaded worker processes
+for the run. Two stages run on the workers:
+
+- **parsing**: the files, in batches of ``_BATCH``, read and parsed by the same
+  function as a local run (:func:`storygraph.load.read_item`, or
+  :func:`storygraph.remote.read_item` for a URL). Workers must see the content at
+  the same path (a shared filesystem) or at a URL every worker can open.
+- **the similarity search**: the publication-window x row-chunk blocks of
+  :func:`storygraph.similarity.plan_blocks`; the TF-IDF matrix is sent to every
+  worker once.
+
+The client gathers the results in submission order and runs the rest (graph,
+communities, stories, export) itself, so outputs are byte-identical to a local
+run. The parse cache is not used. Workers need storygraph installed (same version).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import DependencyError, InputError
+from .load import JSONL_SUFFIXES, Bar, assemble, collect, read_batch, read_jsonl
+from .model import LoadResult
+from .options import ClusterOptions
+from .similarity import Block, BlockMap, Found, block_top_k
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["available", "connect", "DaskEngine", "INSTALL_HINT"]
+
+INSTALL_HINT = "--dask needs the dask extra: pip install 'storygraph[dask]'"
+_BATCH = 256  # files a task: big enough that scheduling costs little, small enough to spread
+
+
+def available() -> bool:
+    """True when dask.distributed imports."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def connect(address: str) -> Iterator["Client"]:
+    """A client for ``address`` (``local:N`` starts and stops a LocalCluster of N workers)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DependencyError(INSTALL_HINT) from None
+    if address.startswith("local:"):
+        workers = int(address.split(":", 1)[1])
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as local, Client(local) as client:
+            yield client
+        return
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        yield client
+
+
+class DaskEngine:
+    """Runs parsing and the similarity blocks on the workers of ``client``."""
+
+    def __init__(self, client: "Client") -> None:
+        self.client = client
+
+    def load(self, source: str | os.PathLike, options: ClusterOptions, bar: Bar) -> LoadResult:
+        """The same :class:`LoadResult` as :func:`storygraph.load.load`, parsed on the workers."""
+        from . import remote
+
+        if remote.is_url(source):
+            root = remote.Root.open(str(source))
+            paths, ignored = root.collect()
+            tasks = [(remote.read_batch, root, batch, options.max_file_bytes) for batch in _batches(paths)]
+        else:
+            path = Path(source)
+            if path.is_file() and path.suffix.lower() in JSONL_SUFFIXES:  # one file: read it here
+                with bar("load", 0) as tick:
+                    return read_jsonl(path, options.max_file_bytes, tick)
+            base, paths, ignored = collect(path)
+            base = base.resolve()  # workers may have another working directory
+            tasks = [(read_batch, (base, batch, options.max_file_bytes)) for batch in _batches(paths)]
+        results: dict[str, tuple] = {}
+        with bar("load", len(paths)) as tick:
+            for batch, found in zip(_batches(paths), self._run(tasks)):
+                results.update(zip(batch, found))
+                tick(len(batch))
+        return assemble(paths, ignored, results)
+
+    def block_map(self, n: int) -> BlockMap:
+        return self.map_blocks
+
+    def map_blocks(self, matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block],
+                   options: ClusterOptions) -> Iterator[Found]:
+        """A :data:`~storygraph.similarity.BlockMap`: each block a task, results in plan order."""
+        if not plan:
+            return
+        shared_matrix, shared_days = self.client.scatter([matrix, days], broadcast=True)
+        yield from self._run([(block_top_k, shared_matrix, shared_days, rows, cols, options) for rows, cols in plan])
+
+    def _run(self, tasks: list[tuple[Any, ...]]) -> Iterator[Any]:
+        """Submit every task, then yield the results in submission order (workers run them in any order)."""
+        futures = [self.client.submit(fn, *args, pure=False) for fn, *args in tasks]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
+
+
+def _batches(paths: list[str]) -> list[list[str]]:
+    return [paths[i:i + _BATCH] for i in range(0, len(paths), _BATCH)]

@@ -1,0 +1,246 @@
+"""The edge interchange file: the graph's edges as CSV or Parquet, out and back in.
+
+``storygraph edges content/ -o edges.parquet`` writes every edge of the graph
+(related links and similarity pairs); ``storygraph cluster content/ --edges
+edges.parquet`` clusters with the file's edges instead of computing them, so
+edges from another engine (Spark, a warehouse) can be plugged in. Columns:
+
+- ``source``, ``target`` (text, required): node ids, i.e. canonical URLs as in
+  the JSON output (``id:<id>`` for a JSON Lines item without URL). A raw URL is
+  accepted and canonicalised. Order does not matter; a pair given twice is one
+  edge (kinds combined, the larger numbers kept).
+- ``kind`` (text, optional, default ``similar``): ``related``, ``similar`` or ``both``.
+- ``similarity`` (number >= 0, optional, default 0): cosine of the two texts.
+- ``weight`` (number >= 0, optional): the edge's weight for community detection.
+  When absent it is computed as storygraph does (similarity, plus
+  ``related_weight`` for a related link; 0 across more than ``window_days``).
+
+Numbers are written with Python's shortest round-trip spelling (CSV) or as
+float64 (Parquet), so a file written by ``storygraph edges`` clusters to
+byte-identical output. Rows naming a node the content does not have, and
+self-loops, are skipped and reported as notices; a malformed file is an
+:class:`EdgeFileError` naming the file, the row and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DependencyError, InputError
+from .graph import KINDS, Edges, NodeTable
+from .model import Notice
+from .options import ClusterOptions
+from .urls import canonical_url
+
+__all__ = ["COLUMNS", "EdgeFileError", "edge_format", "write_edges", "read_edges"]
+
+COLUMNS = ("source", "target", "kind", "similarity", "weight")
+PARQUET_HINT = "Parquet needs pyarrow: pip install 'storygraph[dask]' (or pyarrow), or use .csv"
+_NOTICE_ROWS = 20  # rows reported one by one before a summary notice
+
+
+class EdgeFileError(InputError):
+    """An edge file that cannot be used: unreadable, or a missing column or bad value."""
+
+
+def edge_format(path: str | os.PathLike) -> str:
+    """``csv`` or ``parquet`` from the extension; anything else is an :class:`EdgeFileError`."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise EdgeFileError(f"{path}: edge files are .csv or .parquet, not {suffix or 'no extension'!r}")
+
+
+def write_edges(path: str | os.PathLike, table: NodeTable, edges: Edges) -> None:
+    """Write ``edges`` (node indices into ``table``) to ``path`` atomically."""
+    from .export import write_atomic
+
+    ids = [node.id for node in table.nodes]
+    if edge_format(path) == "csv":
+        write_atomic(Path(path), _csv_blocks(ids, edges))
+        return
+    write_atomic(Path(path), _parquet_bytes(ids, edges))
+
+
+def _csv_blocks(ids: list[str], edges: Edges) -> Iterator[bytes]:
+    from .export.jsondoc import encode
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for number, (a, b, kind, weight, sim) in enumerate(edges.rows(), 1):
+        writer.writerow((ids[a], ids[b], kind, repr(sim), repr(weight)))
+        if number % 50_000 == 0:
+            yield encode(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+    yield encode(buffer.getvalue())
+
+
+def _parquet_bytes(ids: list[str], edges: Edges) -> bytes:
+    pa, pq = _pyarrow()
+    id_array = np.array(ids, dtype=object)
+    table = pa.table({
+        "source": pa.array(id_array[edges.left], type=pa.string()),
+        "target": pa.array(id_array[edges.right], type=pa.string()),
+        "kind": pa.array(np.array(KINDS, dtype=object)[edges.kind], type=pa.string()),
+        "similarity": pa.array(edges.similarity, type=pa.float64()),
+        "weight": pa.array(edges.weight, type=pa.float64()),
+    })
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _pyarrow():
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DependencyError(PARQUET_HINT) from None
+    return pa, pq
+
+
+def read_edges(
+    path: str | os.PathLike, table: NodeTable, seconds: np.ndarray, options: ClusterOptions
+) -> tuple[Edges, list[Notice]]:
+    """Edges over ``table``'s nodes from the file at ``path``, and notices for skipped rows.
+
+    ``seconds`` are the nodes' publication times (POSIX seconds, NaN when undated),
+    used for the window rule when the file has no ``weight`` column.
+    """
+    columns = _read_columns(path)
+    name = str(path)
+    for required in ("source", "target"):
+        if required not in columns:
+            raise EdgeFileError(f"{name}: no '{required}' column (found: {', '.join(columns) or 'none'})")
+    rows = len(columns["source"])
+    kind = _kinds(name, columns.get("kind"), rows)
+    sim = _numbers(name, "similarity", columns.get("similarity"), rows, 0.0)
+    weight = _numbers(name, "weight", columns["weight"], rows, 0.0) if "weight" in columns else None
+    left, notices = _node_indices(name, "source", columns["source"], table)
+    right, more = _node_indices(name, "target", columns["target"], table)
+    notices += more
+    keep = (left >= 0) & (right >= 0)
+    loops = keep & (left == right)
+    notices += _loop_notices(name, np.flatnonzero(loops))
+    keep &= ~loops
+    lo, hi = np.minimum(left, right)[keep], np.maximum(left, right)[keep]
+    edges = _combine(len(table.nodes), lo, hi, kind[keep], sim[keep], None if weight is None else weight[keep])
+    if weight is None:
+        gap = np.abs(seconds[edges.left] - seconds[edges.right]) / 86400.0
+        related = edges.kind != KINDS.index("similar")
+        computed = edges.similarity + np.where(related, options.related_weight, 0.0)
+        computed[gap > options.window_days] = 0.0
+        edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed)
+    return edges, _capped(name, notices)
+
+
+def _read_columns(path: str | os.PathLike) -> dict[str, list]:
+    name = str(path)
+    fmt = edge_format(path)
+    try:
+        if fmt == "parquet":
+            pa, pq = _pyarrow()
+            try:
+                data = pq.read_table(path)
+            except (pa.ArrowException, ValueError) as exc:
+                raise EdgeFileError(f"{name}: not a readable Parquet file: {exc}") from None
+            return {column: data.column(column).to_pylist() for column in data.column_names if column in COLUMNS}
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            found = {column: index for index, column in enumerate(header) if column in COLUMNS}
+            out: dict[str, list] = {column: [] for column in found}
+            for number, row in enumerate(reader, 2):
+                if len(row) != len(header):
+                    raise EdgeFileError(f"{name}: line {number}: {len(row)} fields, the header has {len(header)}")
+                for column, index in found.items():
+                    out[column].append(row[index])
+            return out
+    except OSError as exc:
+        raise EdgeFileError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise EdgeFileError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise EdgeFileError(f"{name}: not valid CSV: {exc}") from None
+
+
+def _kinds(name: str, values: list | None, rows: int) -> np.ndarray:
+    if values is None:
+        return np.full(rows, KINDS.index("similar"), dtype=np.uint8)
+    codes = {kind: i for i, kind in enumerate(KINDS)}
+    out = np.empty(rows, dtype=np.uint8)
+    for row, value in enumerate(values):
+        if value not in codes:
+            raise EdgeFileError(f"{name}: row {row + 1}: kind {value!r}: expected related, similar or both")
+        out[row] = codes[value]
+    return out
+
+
+def _numbers(name: str, column: str, values: list | None, rows: int, default: float) -> np.ndarray:
+    if values is None:
+        return np.full(rows, default, dtype=np.float64)
+    out = np.empty(rows, dtype=np.float64)
+    for row, value in enumerate(values):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number >= 0):
+            raise EdgeFileError(f"{name}: row {row + 1}: {column} {value!r}: expected a finite number >= 0")
+        out[row] = number
+    return out
+
+
+def _node_indices(name: str, column: str, values: list, table: NodeTable) -> tuple[np.ndarray, list[Notice]]:
+    index = {node.id: i for i, node in enumerate(table.nodes)}
+    out = np.empty(len(values), dtype=np.int64)
+    notices = []
+    for row, value in enumerate(values):
+        found = index.get(value, -1) if isinstance(value, str) else -1
+        if found < 0 and isinstance(value, str) and "://" in value:
+            found = index.get(canonical_url(value), -1)
+        if found < 0:
+            notices.append(Notice(name, column, f"row {row + 1}: {value!r} is not a node of the content; edge skipped"))
+        out[row] = found
+    return out, notices
+
+
+def _loop_notices(name: str, rows: np.ndarray) -> list[Notice]:
+    return [Notice(name, "target", f"row {row + 1}: an edge from a node to itself; skipped") for row in rows.tolist()]
+
+
+def _capped(name: str, notices: list[Notice]) -> list[Notice]:
+    """The first rows' notices one by one, then one notice counting the rest: every row is accounted for."""
+    if len(notices) <= _NOTICE_ROWS:
+        return notices
+    rest = len(notices) - _NOTICE_ROWS
+    return notices[:_NOTICE_ROWS] + [Notice(name, "rows", f"{rest} more rows skipped for the same reasons")]
+
+
+def _combine(n: int, left: np.ndarray, right: np.ndarray, kind: np.ndarray, sim: np.ndarray,
+             weight: np.ndarray | None) -> Edges:
+    """Sort by (left, right) and merge repeated pairs: kinds combined, the larger numbers kept."""
+    order = np.lexsort((right, left))
+    left, right, kind, sim = left[order], right[order], kind[order], sim[order]
+    weight = weight[order] if weight is not None else np.zeros(len(left))
+    starts = np.flatnonzero(np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])]) if len(left) else np.array([], dtype=np.int64)
+    # kinds as bits: related 1, similar 2, both 3 -> back to KINDS indices 0, 1, 2
+    bits = np.array([1, 2, 3], dtype=np.uint8)[kind]
+    merged_bits = np.bitwise_or.reduceat(bits, starts) if len(starts) else bits
+    to_kind = np.array([0, 0, 1, 2], dtype=np.uint8)
+    return Edges(
+        n, left[starts], right[starts], to_kind[merged_bits],
+        np.maximum.reduceat(sim, starts) if len(starts) else sim,
+        np.maximum.reduceat(weight, starts) if len(starts) else weight,
+    )

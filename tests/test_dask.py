@@ -1,0 +1,89 @@
+"""The Dask engine on a LocalCluster of 2 worker processes: same bytes as a local run."""
+
+import builtins
+
+import pytest
+from click.testing import CliRunner
+
+import storygraph
+from storygraph.cli import main
+from storygraph.export import render
+
+from conftest import FIXTURES, SHARED
+
+distributed = pytest.importorskip("distributed")
+
+FORMATS = ("json", "graphml", "gexf")
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """One LocalCluster for the module: 2 single-threaded worker processes."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def _same_bytes(a, b):
+    for fmt in FORMATS:
+        assert render(a, fmt) == render(b, fmt), fmt
+
+
+def test_a_running_cluster_gives_the_local_bytes(scheduler):
+    # chunk_size 8: the 118 nodes make 15 similarity blocks, each a task on some worker
+    local = storygraph.cluster(FIXTURES, chunk_size=8, use_cache=False)
+    remote = storygraph.cluster(FIXTURES, chunk_size=8, dask=scheduler)
+    _same_bytes(local, remote)
+    assert len(remote.edges) > 400 and remote.skipped  # the README without front matter is skipped there too
+
+
+def test_both_workers_run_tasks(scheduler):
+    def transitions(dask_worker):
+        return dask_worker.state.transition_counter
+
+    with distributed.Client(scheduler) as client:
+        before = client.run(transitions)
+        storygraph.cluster(FIXTURES, chunk_size=8, dask=scheduler)
+        after = client.run(transitions)
+    assert len(after) == 2 and all(after[w] > before[w] for w in after)  # parsing and blocks spread over both
+
+
+def test_content_at_a_url_on_the_cluster(scheduler):
+    url = FIXTURES.resolve().as_uri()  # file:///...: what an s3:// URL would be, without a bucket
+    _same_bytes(storygraph.cluster(FIXTURES, use_cache=False), storygraph.cluster(url, dask=scheduler))
+
+
+def test_cli_local_cluster_matches_the_local_run(tmp_path):
+    runner = CliRunner()
+    local, remote = tmp_path / "local.json", tmp_path / "remote.json"
+    assert runner.invoke(main, ["cluster", str(FIXTURES), "-o", str(local), "-q"]).exit_code == 0
+    res = runner.invoke(main, ["cluster", str(FIXTURES), "--dask", "local:2", "-o", str(remote), "-q"])
+    assert res.exit_code == 0, res.stderr
+    assert remote.read_bytes() == local.read_bytes()
+
+
+@pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared/corpus is absent")
+def test_real_corpus_on_the_cluster(scheduler):
+    site = SHARED / "corpus" / "smartable-diablo4"
+    _same_bytes(storygraph.cluster(site, use_cache=False, chunk_size=256),
+               storygraph.cluster(site, dask=scheduler, chunk_size=256))
+
+
+def test_without_dask_the_message_says_what_to_install(monkeypatch, tmp_path):
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name == "distributed" or name.startswith(("distributed.", "dask")):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    res = CliRunner().invoke(main, ["cluster", str(FIXTURES), "--dask", "local:2", "-o", str(tmp_path / "x.json")])
+    assert res.exit_code == 1
+    assert "--dask needs the dask extra: pip install 'storygraph[dask]'" in res.stderr
+
+
+@pytest.mark.parametrize("value", ["local:0", "local:x", "scheduler:8786", "local:"])
+def test_bad_dask_addresses_are_usage_errors(value, tmp_path):
+    res = CliRunner().invoke(main, ["cluster", str(FIXTURES), "--dask", value, "-o", str(tmp_path / "x.json")])
+    assert res.exit_code == 2 and "dask" in res.stderr and "local:N" in res.stderr
