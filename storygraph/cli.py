@@ -99,7 +99,7 @@ def _check_output_folder(output: str) -> None:
 @click.option("-o", "--output", default="stories.json", show_default=True,
               help="Output file (.json, .graphml, .gexf, .html), or '-' for stdout (needs --format).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format; default from the extension.")
-@click.option("--edges", "edge_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--edges", "edge_file", type=click.Path(exists=True),
               help="Cluster with the edges of this .csv/.parquet file (from 'storygraph edges' or another "
                    "engine) instead of computing them.")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=_DEFAULTS.algorithm, show_default=True,

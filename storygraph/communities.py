@@ -6,7 +6,8 @@ Algorithms (``ClusterOptions.algorithm``):
   igraph's implementation), five passes, with a fixed ``seed``,
   maximising modularity at ``resolution`` against a null model with a fixed
   graph weight for dated items, so the result does not drift with corpus size
-  (:func:`null_model_weights`; for undated items it is plain modularity).
+  (:func:`null_model_weights`; for undated items it is modularity over the whole
+  graph, its weight floored at ``reference_weight``).
   Leiden guarantees connected communities and is 10-50x faster than networkx's
   pure-Python Louvain. Where igraph is not installed, ``louvain`` is used (with
   the global null model) and the run records a notice.

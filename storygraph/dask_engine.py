@@ -67,7 +67,7 @@ def connect(address: str) -> Iterator["Client"]:
         return
     try:
         client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an unknown address scheme
         raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
         yield client
@@ -83,6 +83,8 @@ class DaskEngine:
         """The same :class:`LoadResult` as :func:`storygraph.load.load`, parsed on the workers."""
         from . import remote
 
+        if remote.is_url(source) and remote.local_path(str(source)) is not None:
+            source = remote.local_path(str(source))  # type: ignore[assignment]
         if remote.is_url(source):
             root = remote.Root.open(str(source))
             paths, ignored = root.collect()
@@ -94,6 +96,7 @@ class DaskEngine:
                     return read_jsonl(path, options.max_file_bytes, tick)
             base, paths, ignored = collect(path)
             base = base.resolve()  # workers may have another working directory
+            self._check_workers_see(str(base))
             tasks = [(read_batch, (base, batch, options.max_file_bytes)) for batch in _batches(paths)]
         results: dict[str, tuple] = {}
         with bar("load", len(paths)) as tick:
@@ -101,6 +104,22 @@ class DaskEngine:
                 results.update(zip(batch, found))
                 tick(len(batch))
         return assemble(paths, ignored, results)
+
+    def _check_workers_see(self, folder: str) -> None:
+        """Fail with a clear message, rather than every file 'vanished', when a worker
+        cannot read the content folder or runs another storygraph version."""
+        from . import __version__
+
+        seen = self.client.run(_worker_view, folder)
+        blind = sorted(worker for worker, (is_dir, _) in seen.items() if not is_dir)
+        if blind:
+            raise InputError(f"{folder}: not a folder on Dask worker {blind[0]}"
+                             f"{f' (and {len(blind) - 1} more)' if len(blind) > 1 else ''}: workers must see "
+                             "the content at the same path (a shared filesystem) or use a URL such as s3://...")
+        versions = sorted({version for _, version in seen.values()} - {__version__})
+        if versions:
+            raise InputError(f"Dask workers run storygraph {versions[0]}, this client {__version__}: "
+                             "install the same version on the workers")
 
     def block_map(self, n: int) -> BlockMap:
         return self.map_blocks
@@ -121,6 +140,12 @@ class DaskEngine:
                 yield future.result()
         finally:
             self.client.cancel(futures)
+
+
+def _worker_view(folder: str) -> tuple[bool, str]:
+    from . import __version__
+
+    return os.path.isdir(folder), __version__
 
 
 def _batches(paths: list[str]) -> list[list[str]]:

@@ -12,8 +12,9 @@ edges from another engine (Spark, a warehouse) can be plugged in. Columns:
 - ``kind`` (text, optional, default ``similar``): ``related``, ``similar`` or ``both``.
 - ``similarity`` (number >= 0, optional, default 0): cosine of the two texts.
 - ``weight`` (number >= 0, optional): the edge's weight for community detection.
-  When absent it is computed as storygraph does (similarity, plus
-  ``related_weight`` for a related link; 0 across more than ``window_days``).
+  When absent it is computed as storygraph does (similarity, or 1 when the file
+  has no ``similarity`` column either, plus ``related_weight`` for a related
+  link; 0 across more than ``window_days``).
 
 Numbers are written with Python's shortest round-trip spelling (CSV) or as
 float64 (Parquet), so a file written by ``storygraph edges`` clusters to
@@ -25,6 +26,7 @@ self-loops, are skipped and reported as notices; a malformed file is an
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import os
@@ -39,11 +41,12 @@ from .model import Notice
 from .options import ClusterOptions
 from .urls import canonical_url
 
-__all__ = ["COLUMNS", "EdgeFileError", "edge_format", "write_edges", "read_edges"]
+__all__ = ["COLUMNS", "EdgeFileError", "edge_format", "write_edges", "read_edges", "file_sha256"]
 
 COLUMNS = ("source", "target", "kind", "similarity", "weight")
 PARQUET_HINT = "Parquet needs pyarrow: pip install 'storygraph[dask]' (or pyarrow), or use .csv"
 _NOTICE_ROWS = 20  # rows reported one by one before a summary notice
+_HEADER = "\0header"  # key of the file's own column names in _read_columns' result
 
 
 class EdgeFileError(InputError):
@@ -53,6 +56,8 @@ class EdgeFileError(InputError):
 def edge_format(path: str | os.PathLike) -> str:
     """``csv`` or ``parquet`` from the extension; anything else is an :class:`EdgeFileError`."""
     suffix = Path(path).suffix.lower()
+    if Path(path).is_dir():  # Spark and Dask write a Parquet "file" as a folder of parts
+        return "parquet"
     if suffix == ".csv":
         return "csv"
     if suffix in (".parquet", ".pq"):
@@ -68,7 +73,9 @@ def write_edges(path: str | os.PathLike, table: NodeTable, edges: Edges) -> None
     if edge_format(path) == "csv":
         write_atomic(Path(path), _csv_blocks(ids, edges))
         return
-    write_atomic(Path(path), _parquet_bytes(ids, edges))
+    table = _arrow_table(ids, edges)
+    _, pq = _pyarrow()
+    write_atomic(Path(path), lambda handle: pq.write_table(table, handle))
 
 
 def _csv_blocks(ids: list[str], edges: Edges) -> Iterator[bytes]:
@@ -86,8 +93,8 @@ def _csv_blocks(ids: list[str], edges: Edges) -> Iterator[bytes]:
     yield encode(buffer.getvalue())
 
 
-def _parquet_bytes(ids: list[str], edges: Edges) -> bytes:
-    pa, pq = _pyarrow()
+def _arrow_table(ids: list[str], edges: Edges):
+    pa, _ = _pyarrow()
     id_array = np.array(ids, dtype=object)
     table = pa.table({
         "source": pa.array(id_array[edges.left], type=pa.string()),
@@ -96,9 +103,7 @@ def _parquet_bytes(ids: list[str], edges: Edges) -> bytes:
         "similarity": pa.array(edges.similarity, type=pa.float64()),
         "weight": pa.array(edges.weight, type=pa.float64()),
     })
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return sink.getvalue()
+    return table
 
 
 def _pyarrow():
@@ -110,6 +115,21 @@ def _pyarrow():
     return pa, pq
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of an edge file, or of a folder of Parquet parts (names and contents, sorted):
+    recorded in the output so a result names the edges it was computed from."""
+    sha = hashlib.sha256()
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for file in files:
+        if root.is_dir():
+            sha.update(file.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+    return sha.hexdigest()
+
+
 def read_edges(
     path: str | os.PathLike, table: NodeTable, seconds: np.ndarray, options: ClusterOptions
 ) -> tuple[Edges, list[Notice]]:
@@ -119,14 +139,18 @@ def read_edges(
     used for the window rule when the file has no ``weight`` column.
     """
     columns = _read_columns(path)
+    header = columns.pop(_HEADER)
     name = str(path)
     for required in ("source", "target"):
         if required not in columns:
-            raise EdgeFileError(f"{name}: no '{required}' column (found: {', '.join(columns) or 'none'})")
+            found = ", ".join(map(repr, header)) or "none"
+            raise EdgeFileError(f"{name}: no '{required}' column (columns: {found}; see docs/scale.md)")
     rows = len(columns["source"])
     kind = _kinds(name, columns.get("kind"), rows)
     sim = _numbers(name, "similarity", columns.get("similarity"), rows, 0.0)
     weight = _numbers(name, "weight", columns["weight"], rows, 0.0) if "weight" in columns else None
+    # neither number given: an unweighted graph, each edge counting 1 (before the window rule)
+    base = sim if "similarity" in columns else np.ones(rows)
     left, notices = _node_indices(name, "source", columns["source"], table)
     right, more = _node_indices(name, "target", columns["target"], table)
     notices += more
@@ -135,11 +159,12 @@ def read_edges(
     notices += _loop_notices(name, np.flatnonzero(loops))
     keep &= ~loops
     lo, hi = np.minimum(left, right)[keep], np.maximum(left, right)[keep]
-    edges = _combine(len(table.nodes), lo, hi, kind[keep], sim[keep], None if weight is None else weight[keep])
+    edges = _combine(len(table.nodes), lo, hi, kind[keep], sim[keep], None if weight is None else weight[keep],
+                     base[keep])
     if weight is None:
         gap = np.abs(seconds[edges.left] - seconds[edges.right]) / 86400.0
         related = edges.kind != KINDS.index("similar")
-        computed = edges.similarity + np.where(related, options.related_weight, 0.0)
+        computed = edges.weight + np.where(related, options.related_weight, 0.0)
         computed[gap > options.window_days] = 0.0
         edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed)
     return edges, _capped(name, notices)
@@ -155,15 +180,18 @@ def _read_columns(path: str | os.PathLike) -> dict[str, list]:
                 data = pq.read_table(path)
             except (pa.ArrowException, ValueError) as exc:
                 raise EdgeFileError(f"{name}: not a readable Parquet file: {exc}") from None
-            return {column: data.column(column).to_pylist() for column in data.column_names if column in COLUMNS}
-        with open(path, encoding="utf-8", newline="") as handle:
+            out = {column: data.column(column).to_pylist() for column in data.column_names if column in COLUMNS}
+            out[_HEADER] = data.column_names
+            return out
+        with open(path, encoding="utf-8-sig", newline="") as handle:  # -sig: a spreadsheet's BOM
             reader = csv.reader(handle)
             header = next(reader, [])
             found = {column: index for index, column in enumerate(header) if column in COLUMNS}
             out: dict[str, list] = {column: [] for column in found}
-            for number, row in enumerate(reader, 2):
+            out[_HEADER] = header
+            for number, row in enumerate(reader, 1):
                 if len(row) != len(header):
-                    raise EdgeFileError(f"{name}: line {number}: {len(row)} fields, the header has {len(header)}")
+                    raise EdgeFileError(f"{name}: row {number}: {len(row)} fields, the header has {len(header)}")
                 for column, index in found.items():
                     out[column].append(row[index])
             return out
@@ -229,11 +257,12 @@ def _capped(name: str, notices: list[Notice]) -> list[Notice]:
 
 
 def _combine(n: int, left: np.ndarray, right: np.ndarray, kind: np.ndarray, sim: np.ndarray,
-             weight: np.ndarray | None) -> Edges:
-    """Sort by (left, right) and merge repeated pairs: kinds combined, the larger numbers kept."""
+             weight: np.ndarray | None, base: np.ndarray) -> Edges:
+    """Sort by (left, right) and merge repeated pairs: kinds combined, the larger numbers kept.
+    ``weight`` is the file's weights, or None: then ``base`` (what the weight is computed from)."""
     order = np.lexsort((right, left))
     left, right, kind, sim = left[order], right[order], kind[order], sim[order]
-    weight = weight[order] if weight is not None else np.zeros(len(left))
+    weight = (weight if weight is not None else base)[order]
     starts = np.flatnonzero(np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])]) if len(left) else np.array([], dtype=np.int64)
     # kinds as bits: related 1, similar 2, both 3 -> back to KINDS indices 0, 1, 2
     bits = np.array([1, 2, 3], dtype=np.uint8)[kind]

@@ -112,7 +112,7 @@ def read_document(path: str | Path) -> dict:
     with open(path, "rb") as handle:
         try:
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file cannot be mapped
+        except (ValueError, OSError):  # an empty file, a pipe: read it whole
             return json.loads(handle.read())
     with data:
         nodes = data.find(b',"nodes":[')

@@ -47,11 +47,13 @@ _BATCH = 64
 def load(source: str | os.PathLike, options: ClusterOptions, bar: Bar) -> LoadResult:
     """Load a folder of ``.md`` files or a ``.jsonl`` file, as ``options`` say.
 
-    ``source`` may also be an fsspec URL of a folder (``s3://bucket/content/``,
-    ``file:///data/content``): see :mod:`storygraph.remote`.
+    ``source`` may also be a folder's URL: ``file:///data/content`` is read as that
+    path, other schemes (``s3://bucket/content/``) through fsspec, see :mod:`storygraph.remote`.
     """
     from . import remote
 
+    if remote.is_url(source) and remote.local_path(str(source)) is not None:
+        source = remote.local_path(str(source))  # type: ignore[assignment]
     if remote.is_url(source):
         root = remote.Root.open(str(source))
         paths, ignored = root.collect()

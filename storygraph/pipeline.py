@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -51,6 +52,7 @@ class ClusterResult:
     story_of: list[int]  # node index -> index into ``stories``
     timings: dict[str, float] = field(default_factory=dict)
     peak_rss: dict[str, int] = field(default_factory=dict)  # stage -> process peak RSS in bytes after it
+    edges_sha256: str | None = None  # with cluster(edges=FILE): the SHA-256 of that file (or folder of parts)
 
     @property
     def nodes(self) -> list[graph_stage.Node]:
@@ -145,7 +147,12 @@ def cluster(
         for member in story.members:
             story_of[member] = s_index
     clock.lap("stories")
-    return ClusterResult(opts, built.loaded, built.table, built.edges, stories, story_of, clock.timings, clock.peak)
+    result = ClusterResult(opts, built.loaded, built.table, built.edges, stories, story_of, clock.timings, clock.peak)
+    if edges is not None:
+        from .edgefile import file_sha256
+
+        result.edges_sha256 = file_sha256(edges)
+    return result
 
 
 def build_edges(
@@ -259,4 +266,5 @@ def _peak_rss() -> int:
         import resource
     except ImportError:  # Windows
         return 0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes elsewhere

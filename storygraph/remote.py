@@ -1,6 +1,7 @@
-"""Content at an fsspec URL (``s3://bucket/content/``, ``gs://...``, ``file:///data/content``).
+"""Content at an fsspec URL (``s3://bucket/content/``, ``gs://...``).
 
-The folder is listed once and each ``.md`` file is read and parsed exactly as a
+A ``file://`` URL is read as the local folder it names (:func:`local_path`).
+Other folders are listed once and each ``.md`` file is read and parsed exactly as a
 local file would be (:func:`storygraph.load.parse_item`), so a URL and the same
 files on disk give the same result. Reading needs ``fsspec`` (in the ``dask``
 extra) and the filesystem's own package (``s3fs``, ``gcsfs``, ...); the parse
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import DependencyError, InputError
 from .model import Article, Notice, Skipped
 
-__all__ = ["is_url", "Root", "read_item", "read_batch", "read_items"]
+__all__ = ["is_url", "local_path", "Root", "read_item", "read_batch", "read_items"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")  # two letters at least: C:\ is a Windows path
 
@@ -26,6 +29,15 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")  # two letters at least: C:
 def is_url(source: object) -> bool:
     """True for ``scheme://...`` strings (what fsspec opens), False for paths."""
     return isinstance(source, str) and bool(_SCHEME.match(source))
+
+
+def local_path(source: str) -> str | None:
+    """The path of a ``file://`` URL (read as a local folder: symlinks, FIFOs and the
+    parse cache handled as for any path), or None for other URLs."""
+    parsed = urlparse(source)
+    if parsed.scheme.lower() != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    return url2pathname(parsed.path)
 
 
 @dataclass(frozen=True)

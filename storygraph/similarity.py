@@ -200,7 +200,7 @@ def pair_similarity(matrix: sp.csr_matrix, left: np.ndarray, right: np.ndarray) 
     return np.asarray(products, dtype=np.float32).ravel()
 
 
-_SHARED: tuple | None = None  # (matrix, days, options) for forked block workers
+_SHARED: tuple | None = None  # (matrix, days, options) in a forked block worker, set by _share
 
 
 def forked_blocks(jobs: int) -> BlockMap:
@@ -214,15 +214,18 @@ def forked_blocks(jobs: int) -> BlockMap:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        global _SHARED
-        _SHARED = (matrix, days, options)
-        try:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                yield from pool.map(_shared_block, plan)
-        finally:
-            _SHARED = None
+        # initargs reach forked workers by inheritance (no pickling), and belong to this pool
+        # alone: two runs in two threads cannot swap each other's matrix.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_share, initargs=(matrix, days, options)) as pool:
+            yield from pool.map(_shared_block, plan)
 
     return run
+
+
+def _share(matrix: sp.csr_matrix, days: np.ndarray, options: ClusterOptions) -> None:
+    global _SHARED
+    _SHARED = (matrix, days, options)
 
 
 def _shared_block(block: Block) -> Found:

@@ -49,8 +49,22 @@ def test_both_workers_run_tasks(scheduler):
 
 
 def test_content_at_a_url_on_the_cluster(scheduler):
-    url = FIXTURES.resolve().as_uri()  # file:///...: what an s3:// URL would be, without a bucket
+    # local:// goes through fsspec on each worker, as s3:// would (file:// is read as a plain path)
+    url = "local://" + FIXTURES.resolve().as_posix()
     _same_bytes(storygraph.cluster(FIXTURES, use_cache=False), storygraph.cluster(url, dask=scheduler))
+
+
+def test_a_folder_the_workers_cannot_see_is_named(scheduler):
+    from storygraph.dask_engine import DaskEngine
+
+    with distributed.Client(scheduler) as client:
+        with pytest.raises(storygraph.InputError, match="/no/such/folder: not a folder on Dask worker"):
+            DaskEngine(client)._check_workers_see("/no/such/folder")
+
+
+def test_an_unknown_scheduler_scheme_is_a_clear_error(tmp_path):
+    res = CliRunner().invoke(main, ["cluster", str(FIXTURES), "--dask", "foo://x", "-o", str(tmp_path / "x.json")])
+    assert res.exit_code == 1 and "cannot reach the Dask scheduler at foo://x" in res.stderr
 
 
 def test_cli_local_cluster_matches_the_local_run(tmp_path):

@@ -33,7 +33,13 @@ def test_round_trip_clusters_to_identical_bytes(runner, tmp_path, suffix):
     assert runner.invoke(main, ["cluster", str(FIXTURES), "-o", str(direct), "-q"]).exit_code == 0
     res = runner.invoke(main, ["cluster", str(FIXTURES), "--edges", str(edges), "-o", str(via), "-q"])
     assert res.exit_code == 0, res.output
-    assert via.read_bytes() == direct.read_bytes()
+    # the same document, plus the SHA-256 of the edge file it came from
+    import hashlib
+    import json
+
+    plain, from_file = json.loads(direct.read_bytes()), json.loads(via.read_bytes())
+    assert from_file["parameters"].pop("edges_sha256") == hashlib.sha256(edges.read_bytes()).hexdigest()
+    assert from_file == plain
 
 
 def test_csv_has_the_documented_columns_and_every_edge(tmp_path):
@@ -87,6 +93,34 @@ def test_foreign_file_rows_are_canonicalised_merged_and_accounted_for(write_item
     assert all(n.file == str(path) for n in notices) and len(index) == 3
 
 
+def test_an_unweighted_file_counts_each_edge_as_one(write_items, tmp_path):
+    root, built = _table(write_items)
+    path = tmp_path / "plain.csv"
+    path.write_text("source,target\nhttps://news.com/quake,https://other.com/quake-damage\n"
+                    "https://news.com/quake,https://third.com/later\n", encoding="utf-8")
+    edges, _ = read_edges(path, built.table, built.days * 86400.0, storygraph.ClusterOptions())
+    assert [(w, s) for *_, w, s in edges.rows()] == [(1.0, 0.0), (0.0, 0.0)]  # the second: 88 days apart
+    assert storygraph.cluster(root, edges=path).stories[0].size == 2
+
+
+def test_a_folder_of_parquet_parts_is_one_edge_file(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    built = storygraph.build_edges(FIXTURES)
+    from storygraph.edgefile import write_edges
+
+    write_edges(tmp_path / "whole.parquet", built.table, built.edges)
+    table = pq.read_table(tmp_path / "whole.parquet")
+    parts = tmp_path / "parts.parquet"  # as Spark writes it: a folder
+    parts.mkdir()
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), parts / "part-0000.parquet")
+    pq.write_table(table.slice(half), parts / "part-0001.parquet")
+    whole = storygraph.cluster(FIXTURES, edges=tmp_path / "whole.parquet")
+    split = storygraph.cluster(FIXTURES, edges=parts)
+    assert [s.members for s in split.stories] == [s.members for s in whole.stories]
+    assert split.edges_sha256 != whole.edges_sha256
+
+
 def test_weight_and_kind_columns_are_used_as_given(write_items, tmp_path):
     root, built = _table(write_items)
     path = tmp_path / "w.csv"
@@ -98,12 +132,13 @@ def test_weight_and_kind_columns_are_used_as_given(write_items, tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("from,to\na,b\n", "no 'source' column"),
+    ("from,to\na,b\n", "no 'source' column \\(columns: 'from', 'to'"),
+    ("\ufefftarget,src\na,b\n", "no 'source' column \\(columns: 'target', 'src'"),  # BOM stripped
     ("source,target,similarity\nhttps://news.com/quake,https://other.com/quake-damage,high\n",
      "row 1: similarity 'high': expected a finite number >= 0"),
     ("source,target,weight\nhttps://news.com/quake,https://other.com/quake-damage,-1\n", "row 1: weight '-1'"),
     ("source,target,kind\nhttps://news.com/quake,https://other.com/quake-damage,maybe\n", "row 1: kind 'maybe'"),
-    ("source,target\nhttps://news.com/quake\n", "line 2: 1 fields, the header has 2"),
+    ("source,target\nhttps://news.com/quake\n", "row 1: 1 fields, the header has 2"),
 ])
 def test_malformed_files_name_the_file_row_and_column(write_items, tmp_path, text, message):
     root, built = _table(write_items)
@@ -152,5 +187,7 @@ def test_edges_of_a_jsonl_input_round_trip(tmp_path):
     from storygraph.edgefile import write_edges
 
     write_edges(tmp_path / "e.csv", built.table, built.edges)
-    assert render(storygraph.cluster(path, edges=tmp_path / "e.csv"), "json") == render(storygraph.cluster(path), "json")
+    via = storygraph.cluster(path, edges=tmp_path / "e.csv")
+    via.edges_sha256 = None
+    assert render(via, "json") == render(storygraph.cluster(path), "json")
     assert np.array_equal(built.edges.left, storygraph.cluster(path).edges.left)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import ExportError
 
@@ -91,9 +91,10 @@ def _encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
         yield encode("".join(batch))
 
 
-def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write ``data`` (bytes, or an iterable of byte blocks) to ``path`` via a temporary
-    file and ``os.replace``: readers see the old file or the new one, never a part."""
+def write_atomic(path: Path, data: bytes | Iterable[bytes] | Callable[[BinaryIO], object]) -> None:
+    """Write ``data`` (bytes, an iterable of byte blocks, or a function that writes to
+    the open binary file) to ``path`` via a temporary file and ``os.replace``: readers
+    see the old file or the new one, never a part."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"{path}: folder {folder} does not exist")
@@ -103,8 +104,11 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
         raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            for block in [data] if isinstance(data, bytes) else data:
-                handle.write(block)
+            if callable(data):
+                data(handle)
+            else:
+                for block in [data] if isinstance(data, bytes) else data:
+                    handle.write(block)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _new_file_mode(path))

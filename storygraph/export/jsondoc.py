@@ -27,7 +27,7 @@ __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "encode", "iso"
            "unpaired_surrogates_replaced"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -51,7 +51,7 @@ def _sections(result: "ClusterResult", edges) -> list[tuple[str, object]]:
     return [
         ("schema_version", SCHEMA_VERSION),
         ("generator", {"name": "storygraph", "version": __version__}),
-        ("parameters", parameters(result.options.to_dict())),
+        ("parameters", parameters(result.options.to_dict(), result.edges_sha256)),
         ("stats", result.stats()),
         ("stories", [_story(result, s) for s in result.stories]),
         ("nodes", (_node(result, i, n) for i, n in enumerate(nodes))),
@@ -78,11 +78,15 @@ def check_finite(edges) -> None:
             raise ExportError(f"an edge {name} is {values[~finite][0]}: not a finite number (check related_weight)")
 
 
-def parameters(options: dict) -> dict:
+def parameters(options: dict, edges_sha256: str | None = None) -> dict:
     """Options as JSON values. JSON has no infinity, and ``window_days=inf`` ("compare
     every pair") is a valid option, so a non-finite number is written as the string
-    ``"inf"`` (``float()`` reads it back), never as the non-standard token ``Infinity``."""
-    return {name: str(v) if isinstance(v, float) and not math.isfinite(v) else v for name, v in options.items()}
+    ``"inf"`` (``float()`` reads it back), never as the non-standard token ``Infinity``.
+    A run on an edge file (``--edges``) adds ``edges_sha256``, the file's SHA-256."""
+    out = {name: str(v) if isinstance(v, float) and not math.isfinite(v) else v for name, v in options.items()}
+    if edges_sha256 is not None:
+        out["edges_sha256"] = edges_sha256
+    return out
 
 
 def _story(result: "ClusterResult", story) -> dict:
