@@ -27,29 +27,15 @@ import threading
 import time
 from pathlib import Path
 
-from run import STAGE_RE, _children, cold_env, storygraph_cmd  # benchmarks/run.py
+from run import STAGE_RE, cold_env, storygraph_cmd, tree_rss  # benchmarks/run.py
 
 HERE = Path(__file__).resolve().parent
 
 
-def sample_tree(pid: int, peaks: dict[int, int], roots: dict[int, str], done: threading.Event) -> None:
+def sample_tree(pid: int, peaks: dict[int, int], extra: dict, done: threading.Event) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
-    tree_peak = 0
     while not done.wait(0.2):
-        kids = _children()
-        total, todo = 0, [pid]
-        while todo:
-            p = todo.pop()
-            try:
-                with open(f"/proc/{p}/statm", "rb") as handle:
-                    rss = int(handle.read().split()[1]) * page
-            except (OSError, IndexError, ValueError):
-                continue
-            peaks[p] = max(peaks.get(p, 0), rss)
-            total += rss
-            todo.extend(kids.get(p, ()))
-        tree_peak = max(tree_peak, total)
-        roots["tree"] = tree_peak  # type: ignore[assignment]
+        extra["tree"] = max(extra.get("tree", 0), tree_rss(pid, page, peaks))
 
 
 def run_one(label: str, cmd: list[str], env: dict[str, str]) -> dict:
@@ -115,7 +101,7 @@ def print_table(size: int, results: list[dict]) -> None:
     gb = 1 << 30
     local = results[0]["seconds"]
     one = next((r["seconds"] for r in results if r["label"] == "dask local:1"), None)
-    stages = [s for s in ("load", "graph", "similarity", "communities", "stories", "export")]
+    stages = ["load", "graph", "similarity", "dask-close", "communities", "stories", "export"]
     print(f"{size:,} synthetic articles, {os.cpu_count()} cores, load average at end {os.getloadavg()[0]:.1f}\n")
     print("| run | wall time | client peak RSS | largest other process | process tree peak | vs local | "
           "scaling efficiency | " + " | ".join(stages) + " | output SHA-256 |")
@@ -125,7 +111,7 @@ def print_table(size: int, results: list[dict]) -> None:
         efficiency = f"{one / (workers * r['seconds']):.2f}" if workers and one else "-"
         cells = [r["label"], f"{r['seconds']:.0f} s", f"{r['client'] / gb:.1f} GB", f"{r['worker'] / gb:.1f} GB",
                  f"{r['tree'] / gb:.1f} GB", f"{local / r['seconds']:.2f}x", efficiency]
-        cells += [f"{r['stages'][s]:.0f}" if s in r["stages"] else "-" for s in stages]
+        cells += [f"{r['stages'][s]:.1f}" if s in r["stages"] else "-" for s in stages]
         cells.append(r["sha"] if r["rc"] == 0 else f"FAILED (exit {r['rc']})")
         print("| " + " | ".join(cells) + " |")
     same = len({r["sha"] for r in results}) == 1

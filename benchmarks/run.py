@@ -67,16 +67,20 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def _tree_rss(pid: int, page: int) -> int:
+def tree_rss(pid: int, page: int, peaks: dict[int, int] | None = None) -> int:
+    """Summed RSS of ``pid`` and its descendants; ``peaks`` (if given) keeps each process's maximum."""
     kids = _children()
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * page
+                rss = int(handle.read().split()[1]) * page
         except (OSError, IndexError, ValueError):
-            pass
+            continue
+        total += rss
+        if peaks is not None:
+            peaks[p] = max(peaks.get(p, 0), rss)
         todo.extend(kids.get(p, ()))
     return total
 
@@ -95,7 +99,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, label: str = "") 
 
             def sample() -> None:
                 while not done.wait(0.1):
-                    peak[0] = max(peak[0], _tree_rss(proc.pid, page))
+                    peak[0] = max(peak[0], tree_rss(proc.pid, page))
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()

@@ -37,19 +37,10 @@ from .similarity import Block, BlockMap, Found, block_top_k
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["available", "connect", "DaskEngine", "INSTALL_HINT"]
+__all__ = ["connect", "DaskEngine", "INSTALL_HINT"]
 
 INSTALL_HINT = "--dask needs the dask extra: pip install 'storygraph[dask]'"
 _BATCH = 256  # files a task: big enough that scheduling costs little, small enough to spread
-
-
-def available() -> bool:
-    """True when dask.distributed imports."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @contextlib.contextmanager

@@ -223,6 +223,8 @@ def _build(content, opts: ClusterOptions, bar: Progress, clock: _Clock, edge_fil
             related_sims = similarity.pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
             edges = graph_stage.build_edges(table, pairs, related_sims, seconds, opts)
         clock.lap("similarity")
+    if opts.dask is not None:
+        clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
     return Built(loaded, table, matrix, terms, edges, seconds / 86400.0, clock.timings)
 
 
