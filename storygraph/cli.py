@@ -257,7 +257,10 @@ def evaluate_command(output: str, truth: str, as_json: bool) -> None:
         click.echo(json.dumps(result, sort_keys=True))
         return
     for name, value in result.items():
-        click.echo(f"{name:<20} {value:.4f}" if isinstance(value, float) else f"{name:<20} {value}")
+        if value is None:
+            click.echo(f"{name:<20} n/a (too many clusters to compute in reasonable time)")
+        else:
+            click.echo(f"{name:<20} {value:.4f}" if isinstance(value, float) else f"{name:<20} {value}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -89,7 +89,7 @@ def test_lean_document_reading_matches_the_full_parse(write_items, tmp_path):
 
     root = write_items({
         "a.md": item('Tricky ,"edges":[ title', "https://e.com/a", excerpt='],"skipped":[ and ,"nodes":['),
-        "b.md": item("Tricky edges title again", "https://e.com/b"),
+        "b.md": item("Tricky edges title again — café 🚀", "https://e.com/b"),
         "c.md": "no front matter",
     })
     out = tmp_path / "out.json"
@@ -100,6 +100,24 @@ def test_lean_document_reading_matches_the_full_parse(write_items, tmp_path):
     assert lean["edges"] == [] and len(full["edges"]) == 1
     assert {k: v for k, v in lean.items() if k not in ("nodes", "edges")} == {
         k: v for k, v in full.items() if k not in ("nodes", "edges")}
+    import mmap
+
+    from storygraph.evaluate import _lean_nodes
+
+    with open(out, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start, end = data.find(b',"nodes":[') + 10, data.find(b',"edges":[') - 1
+        for chunk in (1, 5, 17, 101):  # objects and multi-byte characters cut across chunk ends
+            assert list(_lean_nodes(data, start, end, chunk)) == lean["nodes"]
     pretty = tmp_path / "pretty.json"
     pretty.write_text(json.dumps(full, indent=2), encoding="utf-8")  # another layout: parsed whole
     assert read_document(pretty) == full
+
+
+def test_ami_is_skipped_when_too_costly(monkeypatch):
+    from storygraph import evaluate as ev
+
+    truth, predicted = ["a", "a", "b", "c"], [1, 1, 2, 2]
+    assert isinstance(scores(truth, predicted)["ami"], float)
+    monkeypatch.setattr(ev, "AMI_MAX_CELLS", 5)  # 3 true x 2 found clusters = 6 cells
+    result = scores(truth, predicted)
+    assert result["ami"] is None and result["bcubed_f1"] > 0
