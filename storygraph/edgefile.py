@@ -151,8 +151,9 @@ def read_edges(
     weight = _numbers(name, "weight", columns["weight"], rows, 0.0) if "weight" in columns else None
     # neither number given: an unweighted graph, each edge counting 1 (before the window rule)
     base = sim if "similarity" in columns else np.ones(rows)
-    left, notices = _node_indices(name, "source", columns["source"], table)
-    right, more = _node_indices(name, "target", columns["target"], table)
+    index = {node.id: i for i, node in enumerate(table.nodes)}
+    left, notices = _node_indices(name, "source", columns["source"], index)
+    right, more = _node_indices(name, "target", columns["target"], index)
     notices += more
     keep = (left >= 0) & (right >= 0)
     loops = keep & (left == right)
@@ -230,8 +231,7 @@ def _numbers(name: str, column: str, values: list | None, rows: int, default: fl
     return out
 
 
-def _node_indices(name: str, column: str, values: list, table: NodeTable) -> tuple[np.ndarray, list[Notice]]:
-    index = {node.id: i for i, node in enumerate(table.nodes)}
+def _node_indices(name: str, column: str, values: list, index: dict[str, int]) -> tuple[np.ndarray, list[Notice]]:
     out = np.empty(len(values), dtype=np.int64)
     notices = []
     for row, value in enumerate(values):
