@@ -15,7 +15,7 @@ from .options import ClusterOptions  # noqa: E402
 
 def __getattr__(name: str):
     # The pipeline pulls in scikit-learn and networkx (~1 s): load it on first use only.
-    if name in ("cluster", "ClusterResult", "build_edges"):
+    if name in ("cluster", "ClusterResult", "build_graph"):
         from . import pipeline
 
         return getattr(pipeline, name)
@@ -24,7 +24,7 @@ def __getattr__(name: str):
 __all__ = [
     "__version__",
     "cluster",
-    "build_edges",
+    "build_graph",
     "ClusterOptions",
     "ClusterResult",
     "StorygraphError",

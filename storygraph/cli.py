@@ -161,7 +161,7 @@ def edges_command(content: str, output: str, threshold: float, top_k: int, windo
       storygraph cluster content/ --edges edges.parquet -o stories.json
     """
     from .edgefile import edge_format, write_edges
-    from .pipeline import build_edges
+    from .pipeline import build_graph
 
     started = time.perf_counter()
     options = _build_options(
@@ -171,7 +171,7 @@ def edges_command(content: str, output: str, threshold: float, top_k: int, windo
     )
     _check_output_folder(output)
     try:
-        built = build_edges(content, options, progress=_progress_factory(quiet))
+        built = build_graph(content, options, progress=_progress_factory(quiet))
         write_edges(output, built.table, built.edges)
     except StorygraphError as exc:
         click.echo(f"storygraph: error: {exc}", err=True)

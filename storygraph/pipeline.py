@@ -29,7 +29,7 @@ from .stories import Story, build_stories
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["cluster", "ClusterResult", "Progress"]
+__all__ = ["cluster", "build_graph", "Built", "ClusterResult", "Progress"]
 
 #: ``progress(label, total)`` returns a context manager yielding ``tick(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
@@ -155,7 +155,7 @@ def cluster(
     return result
 
 
-def build_edges(
+def build_graph(
     content: str | os.PathLike,
     options: ClusterOptions | None = None,
     *,

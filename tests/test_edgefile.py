@@ -44,7 +44,7 @@ def test_round_trip_clusters_to_identical_bytes(runner, tmp_path, suffix):
 
 def test_csv_has_the_documented_columns_and_every_edge(tmp_path):
     result = storygraph.cluster(FIXTURES)
-    built = storygraph.build_edges(FIXTURES)
+    built = storygraph.build_graph(FIXTURES)
     path = tmp_path / "e.csv"
     from storygraph.edgefile import write_edges
 
@@ -63,7 +63,7 @@ def _table(write_items):
         "b.md": item("Coast quake damage", "https://other.com/quake-damage", published="2024-04-04T00:00:00Z"),
         "c.md": item("Quake anniversary", "https://third.com/later", published="2024-06-30T00:00:00Z"),
     })
-    return root, storygraph.build_edges(root, use_cache=False)
+    return root, storygraph.build_graph(root, use_cache=False)
 
 
 def test_foreign_file_rows_are_canonicalised_merged_and_accounted_for(write_items, tmp_path):
@@ -105,7 +105,7 @@ def test_an_unweighted_file_counts_each_edge_as_one(write_items, tmp_path):
 
 def test_a_folder_of_parquet_parts_is_one_edge_file(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
-    built = storygraph.build_edges(FIXTURES)
+    built = storygraph.build_graph(FIXTURES)
     from storygraph.edgefile import write_edges
 
     write_edges(tmp_path / "whole.parquet", built.table, built.edges)
@@ -167,7 +167,7 @@ def test_parquet_without_pyarrow_says_what_to_install(monkeypatch, tmp_path):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    built = storygraph.build_edges(FIXTURES)
+    built = storygraph.build_graph(FIXTURES)
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
     from storygraph.edgefile import write_edges
 
@@ -183,7 +183,7 @@ def test_edges_of_a_jsonl_input_round_trip(tmp_path):
         '{"id": "b", "title": "Solar flare disrupts radio signals", "publishedDateTime": "2024-05-01T02:00:00Z"}\n'
         '{"id": "c", "title": "Garden show opens", "publishedDateTime": "2024-05-01T03:00:00Z"}\n',
         encoding="utf-8")
-    built = storygraph.build_edges(path)
+    built = storygraph.build_graph(path)
     from storygraph.edgefile import write_edges
 
     write_edges(tmp_path / "e.csv", built.table, built.edges)
