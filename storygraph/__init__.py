@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import DependencyError, ExportError, InputError, OptionsError, StorygraphError, StrictModeError  # noqa: E402
-from .options import ClusterOptions  # noqa: E402
+from ._version import __version__
+from .errors import DependencyError, ExportError, InputError, OptionsError, StorygraphError, StrictModeError
+from .options import ClusterOptions
 
 
 def __getattr__(name: str):

@@ -18,7 +18,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .model import Article, Notice, RelatedRef, Skipped
 
 __all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode", "TRANSIENT"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import StorygraphError
 from .export import FORMATS, format_for
 from .options import ALGORITHMS, ClusterOptions

@@ -99,7 +99,7 @@ class DaskEngine:
     def _check_workers_see(self, folder: str) -> None:
         """Fail with a clear message, rather than every file 'vanished', when a worker
         cannot read the content folder or runs another storygraph version."""
-        from . import __version__
+        from ._version import __version__
 
         seen = self.client.run(_worker_view, folder)
         blind = sorted(worker for worker, (is_dir, _) in seen.items() if not is_dir)
@@ -134,7 +134,7 @@ class DaskEngine:
 
 
 def _worker_view(folder: str) -> tuple[bool, str]:
-    from . import __version__
+    from ._version import __version__
 
     return os.path.isdir(folder), __version__
 

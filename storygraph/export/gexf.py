@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
-from .. import __version__
+from .._version import __version__
 from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
 
 if TYPE_CHECKING:
