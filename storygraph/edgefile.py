@@ -37,6 +37,7 @@ import numpy as np
 
 from .errors import DependencyError, InputError
 from .graph import KINDS, Edges, NodeTable
+from .io import encode, write_atomic
 from .model import Notice
 from .options import ClusterOptions
 from .urls import canonical_url
@@ -67,8 +68,6 @@ def edge_format(path: str | os.PathLike) -> str:
 
 def write_edges(path: str | os.PathLike, table: NodeTable, edges: Edges) -> None:
     """Write ``edges`` (node indices into ``table``) to ``path`` atomically."""
-    from .export import write_atomic
-
     ids = [node.id for node in table.nodes]
     if edge_format(path) == "csv":
         write_atomic(Path(path), _csv_blocks(ids, edges))
@@ -79,8 +78,6 @@ def write_edges(path: str | os.PathLike, table: NodeTable, edges: Edges) -> None
 
 
 def _csv_blocks(ids: list[str], edges: Edges) -> Iterator[bytes]:
-    from .export.jsondoc import encode
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)

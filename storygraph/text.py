@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 
+from .io import SURROGATE_CHARS, XML_FORBIDDEN_CHARS
+
 __all__ = ["clean_text", "clean_title", "TITLE_LIMIT", "EXCERPT_LIMIT"]
 
 #: Longest title and excerpt kept, in characters (real maxima: ~300 and 480).
 TITLE_LIMIT = 1_000
 EXCERPT_LIMIT = 5_000
 
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_FORBIDDEN = re.compile(f"[{XML_FORBIDDEN_CHARS}{SURROGATE_CHARS}]")  # lone surrogates too
 _BOM_PREFIX = re.compile("^(?:\ufeff|\u00ef\u00bb\u00bf)+\\s*")
 _SPACE = re.compile(r"\s+")
 

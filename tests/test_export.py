@@ -127,7 +127,7 @@ def test_write_is_atomic(result, tmp_path, monkeypatch):
         assert len(list(tmp_path.iterdir())) == 2
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("storygraph.export.os.fsync", interrupted)
+    monkeypatch.setattr("storygraph.io.os.fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write(result, path, "gexf")
     assert path.read_bytes() == before

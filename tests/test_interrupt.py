@@ -1,7 +1,7 @@
 """A run killed during export (SIGKILL: no cleanup runs) leaves the previous output whole.
 
 Outputs are written to a temporary file beside the target and renamed over it only when
-complete (``storygraph.export.write_atomic``). A child process is stopped at a known
+complete (``storygraph.io.write_atomic``). A child process is stopped at a known
 point (half of the new bytes written; all written but not yet renamed) and killed; the
 old output must still be there byte for byte and parse. A killed run can leave its
 temporary file behind, named ``.<output name>.<random>.tmp``; nothing else.
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs PO
 _PAUSE = """
 import os, sys, time
 from pathlib import Path
-import storygraph.export as export
+import storygraph.io as sgio
 
 where, marker = sys.argv[1], Path(sys.argv[2])
 
@@ -57,14 +57,14 @@ if where == "mid-write":
             self.handle.flush()
             pause()
 
-    export.os.fdopen = lambda fd, mode: HalfThenPause(real_fdopen(fd, mode))
+    sgio.os.fdopen = lambda fd, mode: HalfThenPause(real_fdopen(fd, mode))
 else:  # "before-rename": every byte written and synced, the rename not done
     real_replace = os.replace
-    export.os.replace = lambda src, dst: (pause(), real_replace(src, dst))
+    sgio.os.replace = lambda src, dst: (pause(), real_replace(src, dst))
 """
 
 _WRITE_ATOMIC = _PAUSE + """
-export.write_atomic(Path(sys.argv[3]), b'{"new": [' + b"1," * 3_000_000 + b'1]}\\n')
+sgio.write_atomic(Path(sys.argv[3]), b'{"new": [' + b"1," * 3_000_000 + b'1]}\\n')
 """
 
 _CLI = _PAUSE + """

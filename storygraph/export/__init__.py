@@ -8,20 +8,19 @@ to standard output (``format`` is then required).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from ..errors import ExportError
+from ..io import encode, write_atomic
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["FORMATS", "EXTENSIONS", "format_for", "render", "write", "write_atomic"]
+__all__ = ["FORMATS", "EXTENSIONS", "format_for", "render", "write"]
 
 #: Format name -> file extensions that select it.
 EXTENSIONS = {"json": (".json",), "graphml": (".graphml",), "gexf": (".gexf",), "html": (".html", ".htm")}
@@ -77,8 +76,6 @@ def write(result: "ClusterResult", path: str | os.PathLike, format: str | None =
 
 def _encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
     """UTF-8 bytes in blocks of about ``size`` characters (few write calls, bounded memory)."""
-    from .jsondoc import encode
-
     batch: list[str] = []
     held = 0
     for chunk in chunks:
@@ -89,44 +86,3 @@ def _encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
             batch, held = [], 0
     if batch:
         yield encode("".join(batch))
-
-
-def write_atomic(path: Path, data: bytes | Iterable[bytes] | Callable[[BinaryIO], object]) -> None:
-    """Write ``data`` (bytes, an iterable of byte blocks, or a function that writes to
-    the open binary file) to ``path`` via a temporary file and ``os.replace``: readers
-    see the old file or the new one, never a part."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"{path}: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if callable(data):
-                data(handle)
-            else:
-                for block in [data] if isinstance(data, bytes) else data:
-                    handle.write(block)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
-
-
-
-def _new_file_mode(path: Path) -> int:
-    """Keep the mode of the output being replaced; else what open() would give (0666 & ~umask)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

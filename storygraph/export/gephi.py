@@ -8,24 +8,16 @@ no None (empty string, or -1 for an unknown ``quality``), lists joined with
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .jsondoc import check_finite, iso, unpaired_surrogates_replaced
+from ..io import xml_safe
+from .jsondoc import check_finite, iso
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["gephi_nodes", "gephi_edges", "EDGE_KEYS", "xml_safe", "attribute_types", "scalar_text"]
-
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 forbids (text is already cleaned at load; this guards
-    file names). Lone surrogates (a file name that is not UTF-8) become U+FFFD, as in JSON."""
-    return _XML_FORBIDDEN.sub("", unpaired_surrogates_replaced(text))
+__all__ = ["gephi_nodes", "gephi_edges", "EDGE_KEYS", "attribute_types", "scalar_text"]
 
 
 def gephi_nodes(result: "ClusterResult", colors_as: str = "rgb") -> Iterator[tuple[str, dict]]:

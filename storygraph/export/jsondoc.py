@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -19,12 +18,12 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ExportError
+from ..io import encode
 
 if TYPE_CHECKING:
     from ..pipeline import ClusterResult
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "encode", "iso", "parameters", "check_finite",
-           "unpaired_surrogates_replaced"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.1"
@@ -159,25 +158,3 @@ def _edge_texts(result: "ClusterResult") -> Iterator[str]:
     ids = [dump(node.id) for node in result.nodes]
     for a, b, kind, weight, sim in result.edges.rows():
         yield f'{{"source":{ids[a]},"target":{ids[b]},"kind":"{kind}","weight":{round(weight, 6)!r},"similarity":{round(sim, 6)!r}}}'
-
-
-def encode(text: str) -> bytes:
-    """UTF-8 bytes of ``text``; lone surrogates (a file name that is not UTF-8) become U+FFFD."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return unpaired_surrogates_replaced(text).encode("utf-8")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def unpaired_surrogates_replaced(text: str) -> str:
-    """Replace lone surrogates with U+FFFD.
-
-    Python spells a file name that is not valid UTF-8 with lone surrogates
-    (``surrogateescape``); UTF-8 cannot encode them and I-JSON (RFC 7493) forbids
-    their ``\\udcxx`` escapes, so such a name is shown as U+FFFD, as ``ls`` shows ``?``.
-    Titles and other text never hold them: they are removed at load (``text.py``).
-    """
-    return _SURROGATE.sub("\ufffd", text)
