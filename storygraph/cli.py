@@ -24,7 +24,7 @@ from .export import FORMATS, format_for
 from .options import ALGORITHMS, ClusterOptions
 
 if TYPE_CHECKING:
-    from .pipeline import ClusterResult
+    from .result import ClusterResult
 
 _DEFAULTS = ClusterOptions()
 
@@ -123,7 +123,8 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
       storygraph cluster content/ -o - --format json | jq '.stories[0]'
       storygraph cluster content/ --dask local:4 -o stories.json
     """
-    from .pipeline import cluster  # imported here: `storygraph --help` need not load scikit-learn
+    from .export import write
+    from .pipeline import cluster, peak_rss  # imported here: `storygraph --help` need not load scikit-learn
 
     started = time.perf_counter()
     chosen: list[str] = []
@@ -137,11 +138,13 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     _check_output_folder(output)
     try:
         result = cluster(content, options, progress=_progress_factory(quiet), edges=edge_file)
-        result.write(output, chosen[0])
+        export_started = time.perf_counter()
+        write(result, output, chosen[0])
+        export = (time.perf_counter() - export_started, peak_rss())  # not a stage of the run: timed here
     except StorygraphError as exc:
         click.echo(f"storygraph: error: {exc}", err=True)
         sys.exit(1)
-    _report(result, output, time.perf_counter() - started, quiet, verbose)
+    _report(result, export, output, time.perf_counter() - started, quiet, verbose)
 
 
 @main.command("edges")
@@ -197,13 +200,14 @@ def _explain(loaded) -> None:
         click.echo(f"notice x{count}: {field}: {message} (files listed under 'notices' in the JSON)", err=True)
 
 
-def _report(result: "ClusterResult", output: str, seconds: float, quiet: bool, verbose: bool) -> None:
+def _report(result: "ClusterResult", export: tuple[float, int], output: str, seconds: float, quiet: bool,
+            verbose: bool) -> None:
     stats = result.stats()
     if verbose:
         _explain(result.loaded)
-        for stage, took in result.timings.items():
-            peak = result.peak_rss.get(stage, 0) / 2**30
-            click.echo(f"  {stage:<12} {took:8.2f} s   peak RSS {peak:5.2f} GB", err=True)
+        stages = [(stage, took, result.peak_rss.get(stage, 0)) for stage, took in result.timings.items()]
+        for stage, took, peak in [*stages, ("export", *export)]:
+            click.echo(f"  {stage:<12} {took:8.2f} s   peak RSS {peak / 2**30:5.2f} GB", err=True)
     if quiet:
         return
     where = "stdout" if output == "-" else output

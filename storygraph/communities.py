@@ -36,7 +36,7 @@ from .options import ClusterOptions
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .graph import Edges
+    from .model import Edges
 
 __all__ = ["detect", "effective_algorithm", "effective_resolution", "leiden_available", "null_model_weights"]
 

@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import math
 import os
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DependencyError, InputError
-from .graph import KINDS, Edges, NodeTable
 from .io import encode, write_atomic
-from .model import Notice
+from .model import KINDS, Edges, NodeTable, Notice
 from .options import ClusterOptions
 from .urls import canonical_url
 
@@ -78,7 +77,7 @@ def write_edges(path: str | os.PathLike, table: NodeTable, edges: Edges) -> None
 
 
 def _csv_blocks(ids: list[str], edges: Edges) -> Iterator[bytes]:
-    buffer = io.StringIO()
+    buffer = StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for number, (a, b, kind, weight, sim) in enumerate(edges.rows(), 1):

@@ -9,49 +9,19 @@ Edges (:class:`Edges`, arrays) are ``related``, ``similar`` (from
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model import Article, RelatedRef
+from .model import Article, Edges, Node, NodeTable, RelatedRef
 from .options import ClusterOptions
 from .urls import canonical_url
 
 if TYPE_CHECKING:
     from .similarity import Pairs
 
-__all__ = ["Node", "NodeTable", "Edges", "KINDS", "build_nodes", "build_edges", "edge_weight"]
-
-
-@dataclass
-class Node:
-    """One article: from one or more files, or known only from related lists."""
-
-    id: str
-    url: str
-    title: str
-    excerpt: str = ""
-    published: datetime | None = None
-    provider: str = ""
-    domain: str = ""
-    topics: tuple[str, ...] = ()
-    type: str = ""
-    quality: int | None = None
-    files: tuple[str, ...] = ()
-    in_corpus: bool = True
-
-
-@dataclass
-class NodeTable:
-    """Nodes sorted by id, and related links as an ``(k, 2)`` int64 array of index
-    pairs ``(i, j)``, ``i < j``, sorted and unique."""
-
-    nodes: list[Node]
-    related: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
-    stats: dict[str, int] = field(default_factory=dict)
+__all__ = ["build_nodes", "build_edges", "edge_weight"]
 
 
 def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTable:
@@ -62,26 +32,22 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTa
     nodes = {key: _node_from_files(key, group) for key, group in groups.items()}
     aliases = _aliases(groups)
     links: list[tuple[str, str]] = []
-    stats = {"related_refs": 0, "related_self": 0}
+    refs = 0
     if use_related:
         for key in sorted(groups):
             for article in sorted(groups[key], key=lambda a: a.file):
                 for ref in article.related:
-                    stats["related_refs"] += 1
+                    refs += 1
                     target = ref.key or canonical_url(ref.url)
                     target = aliases.get(target, target)
                     if target == key:
-                        stats["related_self"] += 1
                         continue
                     if target not in nodes:
                         nodes[target] = _node_from_ref(target, ref)
                     links.append((key, target))
     ordered = sorted(nodes)
     index = {key: i for i, key in enumerate(ordered)}
-    related = _index_pairs(links, index)
-    stats["related_links"] = len(related)
-    stats["nodes_external"] = sum(1 for n in nodes.values() if not n.in_corpus)
-    return NodeTable([nodes[k] for k in ordered], related, stats)  # type: ignore[arg-type]
+    return NodeTable([nodes[k] for k in ordered], _index_pairs(links, index), refs)
 
 
 def _index_pairs(links: list[tuple[str, str]], index: dict[str, int]) -> np.ndarray:
@@ -151,60 +117,6 @@ def edge_weight(similarity: float, related: bool, gap_days: float | None, option
     if gap_days is not None and gap_days > options.window_days:
         return 0.0
     return similarity + (options.related_weight if related else 0.0)
-
-
-#: Edge kinds; :attr:`Edges.kind` holds an index into this tuple.
-KINDS = ("related", "similar", "both")
-
-
-@dataclass(frozen=True, eq=False)
-class Edges:
-    """The article graph as parallel arrays: nodes ``0..n-1``, edges sorted by (left, right), left < right.
-
-    ``kind`` indexes :data:`KINDS`; ``similarity`` is the cosine of the two texts
-    (float32 values held as float64); ``weight`` is :func:`edge_weight`. Arrays,
-    not a networkx graph: at a million articles a networkx graph costs several GB
-    and a Python loop per edge (``ClusterResult.graph`` builds one on demand).
-    """
-
-    n: int
-    left: np.ndarray
-    right: np.ndarray
-    kind: np.ndarray
-    similarity: np.ndarray
-    weight: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.left.shape[0])
-
-    @classmethod
-    def weighted(cls, n: int, triples: Iterable[tuple[int, int, float]], kind: str = "similar") -> "Edges":
-        """Edges from ``(a, b, weight)`` triples (similarity = weight); for tests and other engines' edges."""
-        rows = sorted({(min(a, b), max(a, b)): w for a, b, w in triples if a != b}.items())
-        left = np.array([p[0] for p, _ in rows], dtype=np.int64)
-        right = np.array([p[1] for p, _ in rows], dtype=np.int64)
-        weight = np.array([w for _, w in rows], dtype=np.float64)
-        kinds = np.full(len(rows), KINDS.index(kind), dtype=np.uint8)
-        return cls(n, left, right, kinds, weight.copy(), weight)
-
-    def kind_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.kind, minlength=len(KINDS))
-        return {name: int(counts[i]) for i, name in enumerate(KINDS)}
-
-    def rows(self) -> Iterator[tuple[int, int, str, float, float]]:
-        """``(left, right, kind, weight, similarity)`` as Python values, in order."""
-        kinds = [KINDS[k] for k in self.kind.tolist()]
-        return zip(self.left.tolist(), self.right.tolist(), kinds, self.weight.tolist(), self.similarity.tolist())
-
-    def positive(self) -> "Edges":
-        """Only the edges with weight > 0: the evidence community detection uses."""
-        keep = self.weight > 0
-        return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep])
-
-    def strength(self) -> np.ndarray:
-        """Each node's summed edge weight (weighted degree)."""
-        return (np.bincount(self.left, self.weight, minlength=self.n)
-                + np.bincount(self.right, self.weight, minlength=self.n))
 
 
 def build_edges(

@@ -1,11 +1,28 @@
-"""Plain data passed between pipeline stages."""
+"""The data layer: plain data passed between the stages, and what writers read.
+
+- load: :class:`Article` (with its :class:`RelatedRef` list), :class:`Skipped`,
+  :class:`Notice`, gathered in a :class:`LoadResult`;
+- graph: :class:`Node` and :class:`NodeTable` (nodes and related links), :class:`Edges`
+  (the weighted edge list as arrays, kinds from :data:`KINDS`);
+- stories: :class:`Story`;
+- :class:`Clustering`: a clustered corpus, what every writer in :mod:`storygraph.export`
+  reads (:class:`storygraph.result.ClusterResult` is one).
+
+Nothing here imports another stage: every stage, writer and engine imports from here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["RelatedRef", "Article", "Skipped", "Notice", "LoadResult"]
+import numpy as np
+
+from .options import ClusterOptions
+
+__all__ = ["RelatedRef", "Article", "Skipped", "Notice", "LoadResult", "Node", "NodeTable", "KINDS", "Edges",
+           "Story", "Clustering"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +88,153 @@ class LoadResult:
     ignored: int = 0  # files that are not .md (or blank JSON Lines lines)
     inputs: int = 0  # .md files, or non-blank JSON Lines lines
     kind: str = "folder"  # or "jsonl"
+
+
+@dataclass
+class Node:
+    """One article: from one or more files, or known only from related lists."""
+
+    id: str
+    url: str
+    title: str
+    excerpt: str = ""
+    published: datetime | None = None
+    provider: str = ""
+    domain: str = ""
+    topics: tuple[str, ...] = ()
+    type: str = ""
+    quality: int | None = None
+    files: tuple[str, ...] = ()
+    in_corpus: bool = True
+
+
+@dataclass
+class NodeTable:
+    """Nodes sorted by id, and related links as an ``(k, 2)`` int64 array of index
+    pairs ``(i, j)``, ``i < j``, sorted and unique. ``related_refs`` counts the
+    related entries read (before merging into links), for the JSON ``stats``."""
+
+    nodes: list[Node]
+    related: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    related_refs: int = 0
+
+
+#: Edge kinds; :attr:`Edges.kind` holds an index into this tuple (the HTML report's edge lists too).
+KINDS = ("related", "similar", "both")
+
+
+@dataclass(frozen=True, eq=False)
+class Edges:
+    """The article graph as parallel arrays: nodes ``0..n-1``, edges sorted by (left, right), left < right.
+
+    ``kind`` indexes :data:`KINDS`; ``similarity`` is the cosine of the two texts
+    (float32 values held as float64); ``weight`` is the weight community detection
+    uses (:func:`storygraph.graph.edge_weights`). Arrays, not a networkx graph: at a
+    million articles a networkx graph costs several GB and a Python loop per edge
+    (``ClusterResult.graph`` builds one on demand).
+    """
+
+    n: int
+    left: np.ndarray
+    right: np.ndarray
+    kind: np.ndarray
+    similarity: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.left.shape[0])
+
+    @classmethod
+    def weighted(cls, n: int, triples: Iterable[tuple[int, int, float]], kind: str = "similar") -> "Edges":
+        """Edges from ``(a, b, weight)`` triples (similarity = weight); for tests and other engines' edges."""
+        rows = sorted({(min(a, b), max(a, b)): w for a, b, w in triples if a != b}.items())
+        left = np.array([p[0] for p, _ in rows], dtype=np.int64)
+        right = np.array([p[1] for p, _ in rows], dtype=np.int64)
+        weight = np.array([w for _, w in rows], dtype=np.float64)
+        kinds = np.full(len(rows), KINDS.index(kind), dtype=np.uint8)
+        return cls(n, left, right, kinds, weight.copy(), weight)
+
+    def kind_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.kind, minlength=len(KINDS))
+        return {name: int(counts[i]) for i, name in enumerate(KINDS)}
+
+    def rows(self) -> Iterator[tuple[int, int, str, float, float]]:
+        """``(left, right, kind, weight, similarity)`` as Python values, in order."""
+        kinds = [KINDS[k] for k in self.kind.tolist()]
+        return zip(self.left.tolist(), self.right.tolist(), kinds, self.weight.tolist(), self.similarity.tolist())
+
+    def positive(self) -> "Edges":
+        """Only the edges with weight > 0: the evidence community detection uses."""
+        keep = self.weight > 0
+        return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep])
+
+    def strength(self) -> np.ndarray:
+        """Each node's summed edge weight (weighted degree)."""
+        return (np.bincount(self.left, self.weight, minlength=self.n)
+                + np.bincount(self.right, self.weight, minlength=self.n))
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story: members are node indices, earliest first (see :mod:`storygraph.stories`)."""
+
+    id: str
+    members: tuple[int, ...]
+    headline: int
+    keywords: tuple[str, ...]
+    first_published: datetime | None
+    last_published: datetime | None
+    providers: tuple[str, ...]
+    topics: tuple[str, ...]
+    in_corpus: int
+    color: tuple[int, int, int]
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+@dataclass
+class Clustering:
+    """A clustered corpus: what every writer reads. Plain data; writing never changes it.
+
+    ``edges`` are over node indices in ``nodes`` order; ``story_of[i]`` is the index in
+    ``stories`` of node ``i``'s story; ``edges_sha256`` names the edge file a run used
+    (``cluster(edge_file=...)``), else None.
+    """
+
+    options: ClusterOptions
+    loaded: LoadResult
+    table: NodeTable
+    edges: Edges
+    stories: list[Story]
+    story_of: list[int]
+    edges_sha256: str | None = None
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.table.nodes
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return self.loaded.skipped
+
+    def stats(self) -> dict[str, int]:
+        """Counts for the summary line and the JSON ``stats`` block (no timings: outputs are reproducible)."""
+        kinds = self.edges.kind_counts()
+        return {
+            "inputs": self.loaded.inputs,
+            "ignored_files": self.loaded.ignored,
+            "articles": len(self.loaded.articles),
+            "skipped": len(self.loaded.skipped),
+            "notices": len(self.loaded.notices),
+            "nodes": len(self.nodes),
+            "nodes_in_corpus": sum(1 for n in self.nodes if n.in_corpus),
+            "edges": len(self.edges),
+            "edges_related": kinds["related"],
+            "edges_similar": kinds["similar"],
+            "edges_both": kinds["both"],
+            "related_refs": self.table.related_refs,
+            "stories": len(self.stories),
+            "stories_multi": sum(1 for s in self.stories if s.size > 1),
+        }

@@ -13,9 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,12 +21,10 @@ from .errors import StrictModeError
 from .load import load
 from .model import LoadResult, Notice
 from .options import ClusterOptions
-from .stories import Story, build_stories
+from .result import ArticleGraph, ClusterResult
+from .stories import build_stories
 
-if TYPE_CHECKING:
-    import networkx as nx
-
-__all__ = ["cluster", "build_graph", "Built", "ClusterResult", "Progress"]
+__all__ = ["cluster", "build_graph", "peak_rss", "Progress"]
 
 #: ``progress(label, total)`` returns a context manager yielding ``tick(n)``.
 Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
@@ -38,79 +33,6 @@ Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 @contextlib.contextmanager
 def _no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     yield lambda n: None
-
-
-@dataclass
-class ClusterResult:
-    """Everything one run produced. Plain data; exporters read it, nothing mutates it."""
-
-    options: ClusterOptions
-    loaded: LoadResult
-    table: graph_stage.NodeTable
-    edges: graph_stage.Edges  # arrays over node indices in ``nodes`` order; kind/weight/similarity
-    stories: list[Story]
-    story_of: list[int]  # node index -> index into ``stories``
-    timings: dict[str, float] = field(default_factory=dict)
-    peak_rss: dict[str, int] = field(default_factory=dict)  # stage -> process peak RSS in bytes after it
-    edges_sha256: str | None = None  # with cluster(edges=FILE): the SHA-256 of that file (or folder of parts)
-
-    @property
-    def nodes(self) -> list[graph_stage.Node]:
-        return self.table.nodes
-
-    @property
-    def skipped(self):
-        return self.loaded.skipped
-
-    @cached_property
-    def graph(self) -> "nx.Graph":
-        """networkx graph keyed by canonical URL; node data includes ``story`` (its id).
-
-        Built on first use (it costs about 1 KB per edge; the pipeline itself works on arrays).
-        """
-        import networkx as nx
-
-        out = nx.Graph()
-        for i, node in enumerate(self.nodes):
-            out.add_node(node.id, **vars(node), story=self.stories[self.story_of[i]].id)
-        for a, b, kind, weight, sim in self.edges.rows():
-            out.add_edge(self.nodes[a].id, self.nodes[b].id, kind=kind, similarity=sim, weight=weight)
-        return out
-
-    def stats(self) -> dict[str, int]:
-        """Counts for the summary line and the JSON ``stats`` block (no timings: outputs are reproducible)."""
-        kinds = self.edges.kind_counts()
-        return {
-            "inputs": self.loaded.inputs,
-            "ignored_files": self.loaded.ignored,
-            "articles": len(self.loaded.articles),
-            "skipped": len(self.loaded.skipped),
-            "notices": len(self.loaded.notices),
-            "nodes": len(self.nodes),
-            "nodes_in_corpus": sum(1 for n in self.nodes if n.in_corpus),
-            "edges": len(self.edges),
-            "edges_related": kinds["related"],
-            "edges_similar": kinds["similar"],
-            "edges_both": kinds["both"],
-            "related_refs": self.table.stats.get("related_refs", 0),
-            "stories": len(self.stories),
-            "stories_multi": sum(1 for s in self.stories if s.size > 1),
-        }
-
-    def to_json(self) -> str:
-        """The versioned JSON document (see the README's "JSON output" section)."""
-        from .export.jsondoc import dumps
-
-        return dumps(self).decode("utf-8")
-
-    def write(self, path: str | os.PathLike, format: str | None = None) -> None:
-        """Write to ``path`` (``-`` for stdout) atomically; format from the extension or ``format``."""
-        from .export import write
-
-        start = time.perf_counter()
-        write(self, path, format)
-        self.timings["export"] = self.timings.get("export", 0.0) + time.perf_counter() - start
-        self.peak_rss["export"] = _peak_rss()
 
 
 def cluster(
@@ -147,7 +69,8 @@ def cluster(
         for member in story.members:
             story_of[member] = s_index
     clock.lap("stories")
-    result = ClusterResult(opts, built.loaded, built.table, built.edges, stories, story_of, clock.timings, clock.peak)
+    result = ClusterResult(opts, built.loaded, built.table, built.edges, stories, story_of,
+                           timings=clock.timings, peak_rss=clock.peak)
     if edges is not None:
         from .edgefile import file_sha256
 
@@ -161,23 +84,10 @@ def build_graph(
     *,
     progress: Progress | None = None,
     **overrides: object,
-) -> "Built":
+) -> ArticleGraph:
     """Load ``content`` and compute its graph (nodes and edges) without clustering it:
     what ``storygraph edges`` writes (see :mod:`storygraph.edgefile`)."""
     return _build(content, _options(options, overrides), progress or _no_progress, _Clock(), None)
-
-
-@dataclass
-class Built:
-    """The graph of a corpus, before community detection."""
-
-    loaded: LoadResult
-    table: graph_stage.NodeTable
-    matrix: object  # scipy CSR TF-IDF matrix, rows in node order
-    terms: np.ndarray
-    edges: graph_stage.Edges
-    days: np.ndarray  # publication time in days, NaN when undated
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 class _Clock:
@@ -191,7 +101,7 @@ class _Clock:
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.timings[stage] = now - self.last
-        self.peak[stage] = _peak_rss()
+        self.peak[stage] = peak_rss()
         self.last = now
 
 
@@ -200,7 +110,7 @@ def _options(options: ClusterOptions | None, overrides: dict) -> ClusterOptions:
     return base.replace(**overrides) if overrides else base
 
 
-def _build(content, opts: ClusterOptions, bar: Progress, clock: _Clock, edge_file) -> Built:
+def _build(content, opts: ClusterOptions, bar: Progress, clock: _Clock, edge_file) -> ArticleGraph:
     with _engine(opts) as engine:
         loaded = engine.load(content, opts, bar)
         if opts.strict and loaded.skipped:
@@ -225,7 +135,7 @@ def _build(content, opts: ClusterOptions, bar: Progress, clock: _Clock, edge_fil
         clock.lap("similarity")
     if opts.dask is not None:
         clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
-    return Built(loaded, table, matrix, terms, edges, seconds / 86400.0, clock.timings)
+    return ArticleGraph(loaded, table, matrix, terms, edges, seconds / 86400.0)
 
 
 @contextlib.contextmanager
@@ -262,7 +172,7 @@ def _block_runner(opts: ClusterOptions, n: int) -> similarity.BlockMap | None:
     return similarity.forked_blocks(jobs)
 
 
-def _peak_rss() -> int:
+def peak_rss() -> int:
     """This process's peak resident memory so far, in bytes (0 where the OS does not say)."""
     try:
         import resource

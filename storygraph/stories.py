@@ -16,13 +16,11 @@ from __future__ import annotations
 import colorsys
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import scipy.sparse as sp
 
-from .graph import Edges, Node
+from .model import Edges, Node, Story
 
 __all__ = ["Story", "build_stories"]
 
@@ -34,26 +32,6 @@ _PALETTE = (
     (196, 156, 148), (247, 182, 210), (199, 199, 199), (219, 219, 141), (158, 218, 229),
 )
 _SINGLE = (210, 210, 210)
-
-
-@dataclass(frozen=True)
-class Story:
-    """One story: members are node indices, earliest first."""
-
-    id: str
-    members: tuple[int, ...]
-    headline: int
-    keywords: tuple[str, ...]
-    first_published: datetime | None
-    last_published: datetime | None
-    providers: tuple[str, ...]
-    topics: tuple[str, ...]
-    in_corpus: int
-    color: tuple[int, int, int]
-
-    @property
-    def size(self) -> int:
-        return len(self.members)
 
 
 def build_stories(

@@ -11,7 +11,7 @@ import storygraph
 from storygraph.cli import main
 from storygraph.edgefile import EdgeFileError, read_edges
 from storygraph.export import render
-from storygraph.graph import KINDS
+from storygraph.model import KINDS
 
 from conftest import FIXTURES, item
 

@@ -18,7 +18,7 @@ from ..errors import ExportError
 from ..io import encode, write_atomic
 
 if TYPE_CHECKING:
-    from ..pipeline import ClusterResult
+    from ..model import Clustering
 
 __all__ = ["FORMATS", "EXTENSIONS", "format_for", "render", "write"]
 
@@ -42,7 +42,7 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
     raise ExportError(f"{path}: cannot tell the format from the extension {suffix!r}; use --format")
 
 
-def _renderer(format: str) -> Callable[["ClusterResult"], Iterable[str]]:
+def _renderer(format: str) -> Callable[["Clustering"], Iterable[str]]:
     """Each format is a generator of text pieces, so a large graph is never held as one string."""
     if format == "json":
         from .jsondoc import json_chunks
@@ -57,12 +57,12 @@ def _renderer(format: str) -> Callable[["ClusterResult"], Iterable[str]]:
     return gexf_chunks
 
 
-def render(result: "ClusterResult", format: str) -> bytes:
+def render(result: "Clustering", format: str) -> bytes:
     """The bytes of ``result`` in ``format``."""
     return b"".join(_encoded(_renderer(format_for("", format))(result)))
 
 
-def write(result: "ClusterResult", path: str | os.PathLike, format: str | None = None) -> None:
+def write(result: "Clustering", path: str | os.PathLike, format: str | None = None) -> None:
     """Render and write ``result`` to ``path`` (``-`` = stdout), streaming."""
     fmt = format_for(path, format)
     chunks = _encoded(_renderer(fmt)(result))

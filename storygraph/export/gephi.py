@@ -15,12 +15,12 @@ from ..io import xml_safe
 from .jsondoc import check_finite, iso
 
 if TYPE_CHECKING:
-    from ..pipeline import ClusterResult
+    from ..model import Clustering
 
 __all__ = ["gephi_nodes", "gephi_edges", "EDGE_KEYS", "attribute_types", "scalar_text"]
 
 
-def gephi_nodes(result: "ClusterResult", colors_as: str = "rgb") -> Iterator[tuple[str, dict]]:
+def gephi_nodes(result: "Clustering", colors_as: str = "rgb") -> Iterator[tuple[str, dict]]:
     """``(node id, attributes)`` for every node, in the result's node order.
 
     ``colors_as="rgb"`` adds integer ``r``, ``g``, ``b`` node attributes (GraphML);
@@ -56,7 +56,7 @@ def gephi_nodes(result: "ClusterResult", colors_as: str = "rgb") -> Iterator[tup
 EDGE_KEYS = [("kind", "string"), ("weight", "double"), ("similarity", "double")]
 
 
-def gephi_edges(result: "ClusterResult", node_ids: list[str]) -> Iterator[tuple[str, str, str, str, str]]:
+def gephi_edges(result: "Clustering", node_ids: list[str]) -> Iterator[tuple[str, str, str, str, str]]:
     """``(source id, target id, kind, weight text, similarity text)`` for every edge, in order.
 
     ``node_ids`` are the XML-safe ids of :func:`gephi_nodes`. Numbers are rounded

@@ -17,9 +17,9 @@ from .._version import __version__
 from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
 
 if TYPE_CHECKING:
-    from ..pipeline import ClusterResult
+    from ..model import Clustering
 
-__all__ = ["gexf_bytes", "gexf_chunks"]
+__all__ = ["gexf_chunks"]
 
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -30,12 +30,7 @@ _HEADER = (
 _OWN = {"node": ("label", "viz"), "edge": ("weight",)}  # GEXF's own fields, not attvalues
 
 
-def gexf_bytes(result: "ClusterResult") -> bytes:
-    """The whole GEXF document (see :func:`gexf_chunks`)."""
-    return "".join(gexf_chunks(result)).encode("utf-8")
-
-
-def gexf_chunks(result: "ClusterResult") -> Iterator[str]:
+def gexf_chunks(result: "Clustering") -> Iterator[str]:
     """GEXF 1.3 as pieces of text. ``lastmodifieddate`` is the latest publication
     date in the data (not today) so the same input always gives the same bytes."""
     nodes = gephi_nodes(result, "viz")
@@ -80,6 +75,6 @@ def _attvalues(values: dict, keys: list[tuple[str, str]]) -> str:
     return f"        <attvalues>\n{''.join(lines)}        </attvalues>\n"
 
 
-def _latest_date(result: "ClusterResult") -> str:
+def _latest_date(result: "Clustering") -> str:
     dates = [n.published for n in result.nodes if n.published is not None]
     return max(dates).strftime("%Y-%m-%d") if dates else "1970-01-01"

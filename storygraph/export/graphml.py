@@ -15,9 +15,9 @@ from xml.sax.saxutils import escape, quoteattr
 from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
 
 if TYPE_CHECKING:
-    from ..pipeline import ClusterResult
+    from ..model import Clustering
 
-__all__ = ["graphml_bytes", "graphml_chunks"]
+__all__ = ["graphml_chunks"]
 
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -30,12 +30,7 @@ _HEADER = (
 _TEXT = {"\r": "&#13;"}
 
 
-def graphml_bytes(result: "ClusterResult") -> bytes:
-    """The whole GraphML document (see :func:`graphml_chunks`)."""
-    return "".join(graphml_chunks(result)).encode("utf-8")
-
-
-def graphml_chunks(result: "ClusterResult") -> Iterator[str]:
+def graphml_chunks(result: "Clustering") -> Iterator[str]:
     """GraphML with key ids named after their attributes, as pieces of text.
 
     networkx numbers keys ``d0, d1, ...`` and Gephi's importer takes a key with id

@@ -23,22 +23,21 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from ..errors import ExportError
+from ..model import KINDS
 from .jsondoc import document
 
 if TYPE_CHECKING:
-    from ..pipeline import ClusterResult
+    from ..model import Clustering
 
 __all__ = ["html_bytes", "page_data", "graph_stories", "script_json"]
 
-#: Edge kinds as the integers the page's edge lists use.
-EDGE_KINDS = ("related", "similar", "both")
 #: A story's headline excerpt is cut to this many characters on the page.
 EXCERPT_CHARS = 300
 _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def html_bytes(result: "ClusterResult") -> bytes:
+def html_bytes(result: "Clustering") -> bytes:
     """The report page for ``result`` as UTF-8 bytes (see the module docstring)."""
     data = page_data(result)
     script = _asset("bundle.min.js")
@@ -56,7 +55,7 @@ def html_bytes(result: "ClusterResult") -> bytes:
     return page.encode("utf-8", "replace")
 
 
-def page_data(result: "ClusterResult") -> dict:
+def page_data(result: "Clustering") -> dict:
     """The data the page embeds: lean lists built from :func:`~.jsondoc.document`.
 
     ``nodes`` are ``[title, url, provider index, published ISO or null, in corpus 0/1]``
@@ -64,7 +63,7 @@ def page_data(result: "ClusterResult") -> dict:
     keeps its JSON fields (``members`` and ``headline`` become node indices) plus the
     headline's ``excerpt``. ``graph`` says how many of the first stories the graph
     view draws and lists only their edges as ``[source, target, kind, weight]``, kind
-    indexing :data:`EDGE_KINDS`.
+    indexing :data:`storygraph.model.KINDS`.
     """
     doc = document(result)
     index = {node["id"]: i for i, node in enumerate(doc["nodes"])}
@@ -138,7 +137,7 @@ def _graph_edges(doc: dict, index: dict[str, int], shown: int) -> list[list]:
     for edge in doc["edges"]:
         a, b = index[edge["source"]], index[edge["target"]]
         if a in in_graph and b in in_graph:
-            edges.append([a, b, EDGE_KINDS.index(edge["kind"]), round(edge["weight"], 3)])
+            edges.append([a, b, KINDS.index(edge["kind"]), round(edge["weight"], 3)])
     return edges
 
 

@@ -21,7 +21,7 @@ from ..errors import ExportError
 from ..io import encode
 
 if TYPE_CHECKING:
-    from ..pipeline import ClusterResult
+    from ..model import Clustering
 
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
 
@@ -37,13 +37,13 @@ def iso(value: datetime | None) -> str | None:
     return text + "Z"
 
 
-def document(result: "ClusterResult") -> dict:
+def document(result: "Clustering") -> dict:
     """The whole JSON document as plain Python data (the HTML report reads it)."""
     return {key: list(value) if isinstance(value, Iterator) else value
             for key, value in _sections(result, _edge_dicts)}
 
 
-def _sections(result: "ClusterResult", edges) -> list[tuple[str, object]]:
+def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
     """The document's top-level (key, value) pairs in order: nodes and edges as
     iterators (``edges(result)`` supplies the edges), the rest as values."""
     nodes = result.nodes
@@ -60,7 +60,7 @@ def _sections(result: "ClusterResult", edges) -> list[tuple[str, object]]:
     ]
 
 
-def _edge_dicts(result: "ClusterResult") -> Iterator[dict]:
+def _edge_dicts(result: "Clustering") -> Iterator[dict]:
     check_finite(result.edges)
     ids = [node.id for node in result.nodes]
     for a, b, kind, weight, sim in result.edges.rows():
@@ -88,7 +88,7 @@ def parameters(options: dict, edges_sha256: str | None = None) -> dict:
     return out
 
 
-def _story(result: "ClusterResult", story) -> dict:
+def _story(result: "Clustering", story) -> dict:
     nodes = result.nodes
     head = nodes[story.headline]
     return {
@@ -106,7 +106,7 @@ def _story(result: "ClusterResult", story) -> dict:
     }
 
 
-def _node(result: "ClusterResult", index: int, node) -> dict:
+def _node(result: "Clustering", index: int, node) -> dict:
     return {
         "id": node.id,
         "url": node.url,
@@ -124,12 +124,12 @@ def _node(result: "ClusterResult", index: int, node) -> dict:
     }
 
 
-def dumps(result: "ClusterResult") -> bytes:
+def dumps(result: "Clustering") -> bytes:
     """The document as compact UTF-8 JSON with a final newline (see :func:`json_chunks`)."""
     return b"".join(encode(chunk) for chunk in json_chunks(result))
 
 
-def json_chunks(result: "ClusterResult") -> Iterator[str]:
+def json_chunks(result: "Clustering") -> Iterator[str]:
     """The document as pieces of text, byte for byte what ``json.dumps(document(result),
     ensure_ascii=False, separators=(",", ":"))`` gives, without holding it whole:
     nodes and edges are serialised one by one.
@@ -150,7 +150,7 @@ def json_chunks(result: "ClusterResult") -> Iterator[str]:
     yield "}\n"
 
 
-def _edge_texts(result: "ClusterResult") -> Iterator[str]:
+def _edge_texts(result: "Clustering") -> Iterator[str]:
     """Each edge object as JSON text, formatted directly: a json.dumps call per edge
     would dominate the export of a large graph."""
     check_finite(result.edges)
