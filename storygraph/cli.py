@@ -137,7 +137,7 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     )
     _check_output_folder(output)
     try:
-        result = cluster(content, options, progress=_progress_factory(quiet), edges=edge_file)
+        result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file)
         export_started = time.perf_counter()
         write(result, output, chosen[0])
         export = (time.perf_counter() - export_started, peak_rss())  # not a stage of the run: timed here

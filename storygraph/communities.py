@@ -1,6 +1,6 @@
 """Communities stage: every node in exactly one community, deterministically.
 
-Algorithms (``ClusterOptions.algorithm``):
+Algorithms (:func:`detect`'s ``algorithm``; the run's ``ClusterOptions.algorithm``):
 
 - ``leiden`` (default): the Leiden algorithm (Traag, Waltman and van Eck 2019,
   igraph's implementation), five passes, with a fixed ``seed``,
@@ -31,35 +31,58 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from .options import ClusterOptions
+from .model import Notice
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from .model import Edges
 
-__all__ = ["detect", "effective_algorithm", "effective_resolution", "leiden_available", "null_model_weights"]
+__all__ = ["detect", "fallback_notices", "effective_algorithm", "effective_resolution", "leiden_available",
+           "null_model_weights"]
 
 
-def detect(edges: "Edges", options: ClusterOptions, days: np.ndarray | None = None) -> list[list[int]]:
+def detect(
+    edges: "Edges",
+    days: np.ndarray | None = None,
+    *,
+    algorithm: str = "leiden",
+    resolution: float = 8.0,
+    reference_weight: float = 1000.0,
+    seed: int = 42,
+) -> tuple[list[list[int]], str]:
     """Partition the nodes ``0..edges.n-1`` into communities.
 
     ``days`` (publication time of each node in days, NaN when undated) lets
     Leiden tell dated articles from undated ones (see :func:`null_model_weights`).
     Edges of weight 0 (related links across months) are no evidence and are ignored.
+    ``resolution`` and ``reference_weight`` shape the null model (Leiden, Louvain);
+    ``seed`` fixes every random choice.
 
-    Returns lists of node labels, each sorted, the list sorted by first member,
-    so the result does not depend on set iteration order.
+    Returns ``(parts, used)``: lists of node labels, each sorted, the list sorted by
+    first member (so the result does not depend on set iteration order), and the
+    algorithm that ran (:func:`effective_algorithm`: ``louvain`` when ``leiden`` was
+    asked for without igraph; :func:`fallback_notices` says so).
     """
+    used = effective_algorithm(algorithm)
     if edges.n == 0:
-        return []
+        return [], used
     evidence = edges.positive()
-    label = _run(evidence, options, days)
+    label = _run(evidence, days, algorithm=used, resolution=resolution, reference_weight=reference_weight, seed=seed)
     parts = _split_disconnected(evidence, label)
     covered = sum(len(p) for p in parts)
     if covered != edges.n:  # guard the "exactly one story" promise
         raise AssertionError(f"communities cover {covered} of {edges.n} nodes")
-    return parts
+    return parts, used
+
+
+def fallback_notices(asked: str, used: str) -> list[Notice]:
+    """The notice a run records when :func:`detect` used another algorithm than ``asked``
+    (none when it did not): a different result than asked for must not pass silently."""
+    if used == asked:
+        return []
+    return [Notice("", "algorithm", f"{asked} is not available (pip install igraph); used networkx's {used} "
+                                    "at the same resolution, with the whole-graph null model")]
 
 
 def _split_disconnected(edges: "Edges", label: np.ndarray) -> list[list[int]]:
@@ -91,14 +114,14 @@ def leiden_available() -> bool:
     return True
 
 
-def effective_algorithm(options: ClusterOptions) -> str:
+def effective_algorithm(algorithm: str) -> str:
     """The algorithm a run uses: ``leiden`` falls back to ``louvain`` without igraph."""
-    if options.algorithm == "leiden" and not leiden_available():
+    if algorithm == "leiden" and not leiden_available():
         return "louvain"
-    return options.algorithm
+    return algorithm
 
 
-def effective_resolution(edges: "Edges", options: ClusterOptions) -> float:
+def effective_resolution(edges: "Edges", resolution: float = 8.0, reference_weight: float = 1000.0) -> float:
     """``resolution`` scaled as if the graph carried at least ``reference_weight``.
 
     Modularity compares a community's internal weight with ``resolution *
@@ -110,11 +133,11 @@ def effective_resolution(edges: "Edges", options: ClusterOptions) -> float:
     """
     total = float(edges.weight.sum())
     if total <= 0:
-        return options.resolution
-    return options.resolution * total / max(total, options.reference_weight)
+        return resolution
+    return resolution * total / max(total, reference_weight)
 
 
-def null_model_weights(edges: "Edges", days: np.ndarray | None, options: ClusterOptions) -> np.ndarray:
+def null_model_weights(edges: "Edges", days: np.ndarray | None, reference_weight: float = 1000.0) -> np.ndarray:
     """Node weights ``k_i / sqrt(2 m_i)``: igraph's CPM with them is modularity with graph weight ``m_i``.
 
     Modularity penalises a pair ``i, j`` in one community by ``resolution *
@@ -130,9 +153,9 @@ def null_model_weights(edges: "Edges", days: np.ndarray | None, options: Cluster
     at ``reference_weight`` so a small corpus is not split for being small.
     """
     strength = edges.strength()
-    local = np.full(edges.n, max(strength.sum() / 2, options.reference_weight))
+    local = np.full(edges.n, max(strength.sum() / 2, reference_weight))
     if days is not None and len(days) == edges.n:
-        local[~np.isnan(days)] = options.reference_weight
+        local[~np.isnan(days)] = reference_weight
     return strength / np.sqrt(2 * local)
 
 
@@ -141,7 +164,8 @@ def null_model_weights(edges: "Edges", days: np.ndarray | None, options: Cluster
 _LEIDEN_ITERATIONS = 5
 
 
-def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np.ndarray:
+def _leiden(edges: "Edges", days: np.ndarray | None, resolution: float, reference_weight: float,
+            seed: int) -> np.ndarray:
     import random
 
     import igraph
@@ -150,11 +174,11 @@ def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) ->
     g.add_edges(np.column_stack((edges.left, edges.right)))  # from the array: no list of tuples
     g.es["weight"] = edges.weight.tolist()
     # igraph's CPM with node weights n_i: sum over pairs in a community of (A_ij - resolution n_i n_j)
-    weights = null_model_weights(edges, days, options).tolist()
-    igraph.set_random_number_generator(random.Random(options.seed))  # seeded, not the global RNG
+    weights = null_model_weights(edges, days, reference_weight).tolist()
+    igraph.set_random_number_generator(random.Random(seed))  # seeded, not the global RNG
     try:
         membership = g.community_leiden(
-            objective_function="CPM", weights="weight", resolution=options.resolution,
+            objective_function="CPM", weights="weight", resolution=resolution,
             node_weights=weights, n_iterations=_LEIDEN_ITERATIONS,
         ).membership
     finally:
@@ -162,11 +186,11 @@ def _leiden(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) ->
     return np.asarray(membership, dtype=np.int64)
 
 
-def _run(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np.ndarray:
-    """Community label of each node."""
-    algorithm = effective_algorithm(options)
+def _run(edges: "Edges", days: np.ndarray | None, *, algorithm: str, resolution: float, reference_weight: float,
+         seed: int) -> np.ndarray:
+    """Community label of each node, by ``algorithm`` (one that is available)."""
     if algorithm == "leiden":
-        return _leiden(edges, options, days)
+        return _leiden(edges, days, resolution, reference_weight, seed)
     if algorithm == "components":
         return _components(edges)
     import networkx as nx
@@ -174,10 +198,10 @@ def _run(edges: "Edges", options: ClusterOptions, days: np.ndarray | None) -> np
     graph = _networkx(edges)
     if algorithm == "louvain":
         found = nx.community.louvain_communities(
-            graph, weight="weight", resolution=effective_resolution(edges, options), seed=options.seed
+            graph, weight="weight", resolution=effective_resolution(edges, resolution, reference_weight), seed=seed
         )
     else:
-        found = nx.community.fast_label_propagation_communities(graph, weight="weight", seed=options.seed)
+        found = nx.community.fast_label_propagation_communities(graph, weight="weight", seed=seed)
     label = np.full(edges.n, -1, dtype=np.int64)
     for c, members in enumerate(found):
         label[list(members)] = c

@@ -115,13 +115,15 @@ class DaskEngine:
     def block_map(self, n: int) -> BlockMap:
         return self.map_blocks
 
-    def map_blocks(self, matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block],
-                   options: ClusterOptions) -> Iterator[Found]:
-        """A :data:`~storygraph.similarity.BlockMap`: each block a task, results in plan order."""
+    def map_blocks(self, matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], threshold: float, top_k: int,
+                   window_days: float) -> Iterator[Found]:
+        """A :data:`~storygraph.similarity.BlockMap`: each block a task, results in plan order.
+        A task carries its rows and columns and three numbers; the matrix is sent once."""
         if not plan:
             return
         shared_matrix, shared_days = self.client.scatter([matrix, days], broadcast=True)
-        yield from self._run([(block_top_k, shared_matrix, shared_days, rows, cols, options) for rows, cols in plan])
+        yield from self._run([(block_top_k, shared_matrix, shared_days, rows, cols, threshold, top_k, window_days)
+                              for rows, cols in plan])
 
     def _run(self, tasks: list[tuple[Any, ...]]) -> Iterator[Any]:
         """Submit every task, then yield the results in submission order (workers run them in any order)."""

@@ -32,16 +32,21 @@ import os
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import DependencyError, InputError
+from .graph import days, edge_weights
 from .io import encode, write_atomic
 from .model import KINDS, Edges, NodeTable, Notice
-from .options import ClusterOptions
+from .progress import Tick
 from .urls import canonical_url
 
-__all__ = ["COLUMNS", "EdgeFileError", "edge_format", "write_edges", "read_edges", "file_sha256"]
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+__all__ = ["COLUMNS", "EdgeFileError", "edge_format", "write_edges", "read_edges", "file_edges", "file_sha256"]
 
 COLUMNS = ("source", "target", "kind", "similarity", "weight")
 PARQUET_HINT = "Parquet needs pyarrow: pip install 'storygraph[dask]' (or pyarrow), or use .csv"
@@ -126,13 +131,36 @@ def file_sha256(path: str | os.PathLike) -> str:
     return sha.hexdigest()
 
 
+def file_edges(
+    table: NodeTable,
+    matrix: "sp.csr_matrix",
+    seconds: np.ndarray,
+    tick: Tick,
+    *,
+    path: str | os.PathLike,
+    related_weight: float = 0.5,
+    window_days: float = 7.0,
+) -> tuple[Edges, list[Notice]]:
+    """The edge source for ``cluster(edge_file=path)`` (:data:`storygraph.graph.EdgeSource`):
+    :func:`read_edges` of ``path``; ``matrix`` is not used."""
+    found = read_edges(path, table, seconds, related_weight=related_weight, window_days=window_days)
+    tick(len(table.nodes))
+    return found
+
+
 def read_edges(
-    path: str | os.PathLike, table: NodeTable, seconds: np.ndarray, options: ClusterOptions
+    path: str | os.PathLike,
+    table: NodeTable,
+    seconds: np.ndarray,
+    *,
+    related_weight: float = 0.5,
+    window_days: float = 7.0,
 ) -> tuple[Edges, list[Notice]]:
     """Edges over ``table``'s nodes from the file at ``path``, and notices for skipped rows.
 
-    ``seconds`` are the nodes' publication times (POSIX seconds, NaN when undated),
-    used for the window rule when the file has no ``weight`` column.
+    ``seconds`` are the nodes' publication times (POSIX seconds, NaN when undated).
+    When the file has no ``weight`` column, weights are computed by
+    :func:`storygraph.graph.edge_weights` with ``related_weight`` and ``window_days``.
     """
     columns = _read_columns(path)
     header = columns.pop(_HEADER)
@@ -159,10 +187,8 @@ def read_edges(
     edges = _combine(len(table.nodes), lo, hi, kind[keep], sim[keep], None if weight is None else weight[keep],
                      base[keep])
     if weight is None:
-        gap = np.abs(seconds[edges.left] - seconds[edges.right]) / 86400.0
-        related = edges.kind != KINDS.index("similar")
-        computed = edges.weight + np.where(related, options.related_weight, 0.0)
-        computed[gap > options.window_days] = 0.0
+        gap = days(np.abs(seconds[edges.left] - seconds[edges.right]))
+        computed = edge_weights(edges.weight, edges.kind != KINDS.index("similar"), gap, related_weight, window_days)
         edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed)
     return edges, _capped(name, notices)
 

@@ -3,25 +3,39 @@
 One node per canonical URL (:mod:`storygraph.urls`). Files that share a canonical
 URL are one node listing all its files; URLs named only in someone's ``related``
 list become nodes with ``in_corpus=False`` and the text the entry carries.
-Edges (:class:`Edges`, arrays) are ``related``, ``similar`` (from
-:mod:`storygraph.similarity`) or ``both``; :func:`edge_weight` says how they are weighted.
+Edges (:class:`~storygraph.model.Edges`, arrays) are ``related``, ``similar`` (from
+:mod:`storygraph.similarity`) or ``both``.
+
+The edge rule lives here, once: :func:`edge_weights` weighs every edge whatever its
+source, and :func:`days` is the one conversion from POSIX seconds. An edge source
+(:data:`EdgeSource`) turns the nodes into weighted edges: the TF-IDF search
+(:func:`storygraph.similarity.tfidf_edges`) or an edge file
+(:func:`storygraph.edgefile.file_edges`); the pipeline picks one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model import Article, Edges, Node, NodeTable, RelatedRef
-from .options import ClusterOptions
+from .model import Article, Edges, Node, NodeTable, Notice, Pairs, RelatedRef
+from .progress import Tick
 from .urls import canonical_url
 
 if TYPE_CHECKING:
-    from .similarity import Pairs
+    import scipy.sparse as sp
 
-__all__ = ["build_nodes", "build_edges", "edge_weight"]
+__all__ = ["build_nodes", "build_edges", "edge_weights", "days", "SECONDS_PER_DAY", "EdgeSource"]
+
+SECONDS_PER_DAY = 86400.0
+
+#: ``source(table, matrix, seconds, tick) -> (edges, notices)``: the weighted edges over
+#: ``table``'s nodes. ``matrix`` is the TF-IDF matrix (rows in node order), ``seconds`` the
+#: nodes' publication times (POSIX seconds, NaN when undated), ``tick`` reports nodes done.
+#: Knobs are bound as keyword arguments where the pipeline picks the source.
+EdgeSource = Callable[[NodeTable, "sp.csr_matrix", np.ndarray, Tick], tuple[Edges, list[Notice]]]
 
 
 def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTable:
@@ -104,19 +118,33 @@ def _aliases(groups: dict[str, list[Article]]) -> dict[str, str]:
     return aliases
 
 
-def edge_weight(similarity: float, related: bool, gap_days: float | None, options: ClusterOptions) -> float:
-    """Weight of an edge for community detection.
+def days(seconds: np.ndarray) -> np.ndarray:
+    """POSIX seconds (or a difference of them) in days; NaN stays NaN."""
+    return seconds / SECONDS_PER_DAY
 
-    ``similarity`` (cosine of the two texts), plus ``related_weight`` for a
-    related link. Only articles published at most ``window_days`` apart (or
-    undated) can be one event: a related link across a longer gap says "same
-    topic" (on one real site related lists span months and whole product
-    areas), so its weight is 0. Edges of weight 0 stay in the outputs but play
-    no part in finding stories. :func:`build_edges` applies this to all edges at once.
+
+def edge_weights(
+    similarity: np.ndarray,
+    related: np.ndarray,
+    gap_days: np.ndarray,
+    related_weight: float = 0.5,
+    window_days: float = 7.0,
+) -> np.ndarray:
+    """Weight of each edge for community detection (float64).
+
+    ``similarity`` (cosine of the two texts, or another source's base weight), plus
+    ``related_weight`` where ``related`` (a related link). Only articles published at
+    most ``window_days`` apart can be one event: an edge across a longer ``gap_days``
+    weighs 0 (on one real site related lists span months and whole product areas:
+    "same topic", not "same event"). A NaN gap (an undated article) cannot rule an
+    edge out. Edges of weight 0 stay in the outputs but play no part in finding stories.
+
+    >>> edge_weights(np.array([0.2, 0.2, 0.2]), np.array([True, True, False]), np.array([3.0, 70.0, np.nan]))
+    array([0.7, 0. , 0.2])
     """
-    if gap_days is not None and gap_days > options.window_days:
-        return 0.0
-    return similarity + (options.related_weight if related else 0.0)
+    weight = similarity + np.where(related, related_weight, 0.0)
+    weight[gap_days > window_days] = 0.0  # NaN compares False: kept
+    return weight
 
 
 def build_edges(
@@ -124,9 +152,11 @@ def build_edges(
     similar: Pairs,
     related_similarity: np.ndarray,
     seconds: np.ndarray,
-    options: ClusterOptions,
+    *,
+    related_weight: float = 0.5,
+    window_days: float = 7.0,
 ) -> Edges:
-    """Join similar pairs and related links into one sorted edge list.
+    """Join similar pairs and related links into one sorted edge list, weighted by :func:`edge_weights`.
 
     ``related_similarity[i]`` is the cosine of the pair ``table.related[i]``;
     ``seconds`` each node's publication time (POSIX seconds, NaN when undated).
@@ -143,7 +173,5 @@ def build_edges(
     at = np.searchsorted(keys, similar.left * n + similar.right)
     sim[at], is_similar[at] = similar.similarity.astype(np.float64), True  # the pair search's value wins
     kind = np.where(is_related & is_similar, 2, np.where(is_related, 0, 1)).astype(np.uint8)
-    gap = np.abs(seconds[left] - seconds[right]) / 86400.0
-    weight = sim + np.where(is_related, options.related_weight, 0.0)
-    weight[gap > options.window_days] = 0.0  # NaN gap (undated) compares False: kept
-    return Edges(n, left, right, kind, sim, weight)
+    gap = days(np.abs(seconds[left] - seconds[right]))
+    return Edges(n, left, right, kind, sim, edge_weights(sim, is_related, gap, related_weight, window_days))

@@ -2,7 +2,8 @@
 
 - load: :class:`Article` (with its :class:`RelatedRef` list), :class:`Skipped`,
   :class:`Notice`, gathered in a :class:`LoadResult`;
-- graph: :class:`Node` and :class:`NodeTable` (nodes and related links), :class:`Edges`
+- graph: :class:`Node` and :class:`NodeTable` (nodes and related links), :class:`Pairs`
+  (the similarity search's pairs), :class:`Edges`
   (the weighted edge list as arrays, kinds from :data:`KINDS`);
 - stories: :class:`Story`;
 - :class:`Clustering`: a clustered corpus, what every writer in :mod:`storygraph.export`
@@ -21,7 +22,7 @@ import numpy as np
 
 from .options import ClusterOptions
 
-__all__ = ["RelatedRef", "Article", "Skipped", "Notice", "LoadResult", "Node", "NodeTable", "KINDS", "Edges",
+__all__ = ["RelatedRef", "Article", "Skipped", "Notice", "LoadResult", "Node", "NodeTable", "Pairs", "KINDS", "Edges",
            "Story", "Clustering"]
 
 
@@ -121,6 +122,22 @@ class NodeTable:
 
 #: Edge kinds; :attr:`Edges.kind` holds an index into this tuple (the HTML report's edge lists too).
 KINDS = ("related", "similar", "both")
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Undirected node pairs as parallel arrays, ``left < right``, sorted by (left, right): the
+    similarity search's result (:func:`storygraph.similarity.similar_pairs`)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    similarity: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.left.shape[0])
+
+    def as_dict(self) -> dict[tuple[int, int], float]:
+        return {(int(a), int(b)): float(s) for a, b, s in zip(self.left, self.right, self.similarity)}
 
 
 @dataclass(frozen=True, eq=False)

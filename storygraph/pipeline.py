@@ -1,38 +1,35 @@
-"""The Python API: :func:`cluster` runs every stage and returns a :class:`ClusterResult`.
+"""The Python API: :func:`cluster` runs every stage and returns a :class:`ClusterResult`;
+:func:`build_graph` stops before community detection.
+
+The pipeline is the one place that unpacks :class:`ClusterOptions`: each stage receives
+the few values it reads as keyword arguments, and the engines ship plain numbers.
 
 >>> result = storygraph.cluster("fixtures/content", threshold=0.3)   # doctest: +SKIP
 >>> story = result.stories[0]; story.size, result.nodes[story.headline].title  # doctest: +SKIP
->>> result.write("stories.graphml")                                   # doctest: +SKIP
+>>> storygraph.write(result, "stories.graphml")                       # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 
 import numpy as np
 
-from . import communities, graph as graph_stage, similarity
+from . import communities, edgefile, graph as graph_stage, similarity
 from .errors import StrictModeError
 from .load import load
-from .model import LoadResult, Notice
+from .model import LoadResult, NodeTable
 from .options import ClusterOptions
+from .progress import Progress, no_progress
 from .result import ArticleGraph, ClusterResult
 from .stories import build_stories
 
-__all__ = ["cluster", "build_graph", "peak_rss", "Progress"]
-
-#: ``progress(label, total)`` returns a context manager yielding ``tick(n)``.
-Progress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
-
-
-@contextlib.contextmanager
-def _no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    yield lambda n: None
+__all__ = ["cluster", "build_graph", "peak_rss"]
 
 
 def cluster(
@@ -40,42 +37,37 @@ def cluster(
     options: ClusterOptions | None = None,
     *,
     progress: Progress | None = None,
-    edges: str | os.PathLike | None = None,
+    edge_file: str | os.PathLike | None = None,
     **overrides: object,
 ) -> ClusterResult:
     """Cluster the news items under ``content`` (a folder, a ``.jsonl`` file or an
     fsspec URL of a folder) into stories.
 
     ``options`` defaults to :class:`ClusterOptions()`; keyword ``overrides`` (for
-    example ``threshold=0.4``) are applied on top and validated. ``edges`` (a
+    example ``threshold=0.4``) are applied on top and validated. ``edge_file`` (a
     ``.csv`` or ``.parquet`` edge file, see :mod:`storygraph.edgefile`) replaces
     the similarity search and the related links with edges computed elsewhere.
+    ``progress`` (:data:`storygraph.progress.Progress`) is told each stage's work.
     Raises :class:`~storygraph.errors.InputError` for an unusable ``content`` path,
     :class:`~storygraph.errors.OptionsError` for a bad option and, with
     ``strict=True``, :class:`~storygraph.errors.StrictModeError` if any file was skipped.
     """
     opts = _options(options, overrides)
     clock = _Clock()
-    built = _build(content, opts, progress or _no_progress, clock, edges)
-    used = communities.effective_algorithm(opts)
-    if used != opts.algorithm:  # a different result than asked for must not pass silently
-        built.loaded.notices.append(Notice("", "algorithm", f"{opts.algorithm} is not available (pip install "
-                                           f"igraph); used networkx's {used} at the same resolution, with the whole-graph null model"))
-    parts = communities.detect(built.edges, opts, built.days)
+    graph = _build(content, opts, progress or no_progress, clock, edge_file)
+    parts, used = communities.detect(graph.edges, graph.days, algorithm=opts.algorithm, resolution=opts.resolution,
+                                     reference_weight=opts.reference_weight, seed=opts.seed)
+    graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
     clock.lap("communities")
-    stories = build_stories(built.table.nodes, built.edges, parts, built.matrix, built.terms, opts.keywords)
-    story_of = [0] * len(built.table.nodes)
+    stories = build_stories(graph.table.nodes, graph.edges, parts, graph.matrix, graph.terms, opts.keywords)
+    story_of = [0] * len(graph.table.nodes)
     for s_index, story in enumerate(stories):
         for member in story.members:
             story_of[member] = s_index
     clock.lap("stories")
-    result = ClusterResult(opts, built.loaded, built.table, built.edges, stories, story_of,
-                           timings=clock.timings, peak_rss=clock.peak)
-    if edges is not None:
-        from .edgefile import file_sha256
-
-        result.edges_sha256 = file_sha256(edges)
-    return result
+    sha256 = None if edge_file is None else edgefile.file_sha256(edge_file)
+    return ClusterResult(opts, graph.loaded, graph.table, graph.edges, stories, story_of, edges_sha256=sha256,
+                         timings=clock.timings, peak_rss=clock.peak)
 
 
 def build_graph(
@@ -87,7 +79,7 @@ def build_graph(
 ) -> ArticleGraph:
     """Load ``content`` and compute its graph (nodes and edges) without clustering it:
     what ``storygraph edges`` writes (see :mod:`storygraph.edgefile`)."""
-    return _build(content, _options(options, overrides), progress or _no_progress, _Clock(), None)
+    return _build(content, _options(options, overrides), progress or no_progress, _Clock(), None)
 
 
 class _Clock:
@@ -110,32 +102,41 @@ def _options(options: ClusterOptions | None, overrides: dict) -> ClusterOptions:
     return base.replace(**overrides) if overrides else base
 
 
-def _build(content, opts: ClusterOptions, bar: Progress, clock: _Clock, edge_file) -> ArticleGraph:
+def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edge_file) -> ArticleGraph:
     with _engine(opts) as engine:
-        loaded = engine.load(content, opts, bar)
+        loaded = engine.load(content, opts, progress)
         if opts.strict and loaded.skipped:
             raise StrictModeError(loaded.skipped)
         clock.lap("load")
         table = graph_stage.build_nodes(loaded.articles, opts.use_related)
         clock.lap("graph")
-        texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
-        matrix, terms = similarity.tfidf_matrix(texts, opts)
-        del texts
+        matrix, terms = _tfidf(table, opts)
         seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
-        if edge_file is not None:
-            from . import edgefile
-
-            edges, notices = edgefile.read_edges(edge_file, table, seconds, opts)
-            loaded.notices.extend(notices)
-        else:
-            with bar("similarity", len(table.nodes)) as tick:
-                pairs = similarity.similar_pairs(matrix, seconds / 86400.0, opts, tick, engine.block_map(len(table.nodes)))
-            related_sims = similarity.pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
-            edges = graph_stage.build_edges(table, pairs, related_sims, seconds, opts)
+        source = _edge_source(opts, edge_file, engine, len(table.nodes))
+        with progress("similarity", len(table.nodes)) as tick:
+            edges, notices = source(table, matrix, seconds, tick)
+        loaded.notices.extend(notices)
         clock.lap("similarity")
     if opts.dask is not None:
         clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
-    return ArticleGraph(loaded, table, matrix, terms, edges, seconds / 86400.0)
+    return ArticleGraph(loaded, table, matrix, terms, edges, graph_stage.days(seconds))
+
+
+def _tfidf(table: NodeTable, opts: ClusterOptions):
+    texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
+    return similarity.tfidf_matrix(texts, opts.max_df)
+
+
+def _edge_source(opts: ClusterOptions, edge_file, engine, n: int) -> graph_stage.EdgeSource:
+    """The one place the edges' source is chosen, its knobs bound. Another source
+    (embeddings, MinHash) is a function with the :data:`~storygraph.graph.EdgeSource`
+    signature and one more branch here."""
+    if edge_file is not None:
+        return functools.partial(edgefile.file_edges, path=edge_file, related_weight=opts.related_weight,
+                                 window_days=opts.window_days)
+    return functools.partial(similarity.tfidf_edges, threshold=opts.threshold, top_k=opts.top_k,
+                             window_days=opts.window_days, chunk_size=opts.chunk_size, merge_copies=opts.merge_copies,
+                             related_weight=opts.related_weight, map_blocks=engine.block_map(n))
 
 
 @contextlib.contextmanager
@@ -159,15 +160,15 @@ class _LocalEngine:
         return load(content, opts, bar)
 
     def block_map(self, n: int) -> similarity.BlockMap | None:
-        return _block_runner(self.opts, n)
+        return _block_runner(self.opts.jobs, self.opts.chunk_size, n)
 
 
-def _block_runner(opts: ClusterOptions, n: int) -> similarity.BlockMap | None:
+def _block_runner(jobs: int, chunk_size: int, n: int) -> similarity.BlockMap | None:
     """Forked workers for the similarity blocks when there are cores and blocks enough to pay."""
     import multiprocessing
 
-    jobs = opts.jobs or os.cpu_count() or 1
-    if jobs < 2 or n < 4 * opts.chunk_size or "fork" not in multiprocessing.get_all_start_methods():
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 2 or n < 4 * chunk_size or "fork" not in multiprocessing.get_all_start_methods():
         return None
     return similarity.forked_blocks(jobs)
 

@@ -7,38 +7,26 @@ is the cosine). Pairs are found by multiplying blocks of ``chunk_size`` rows
 of the block, so memory is bounded by the block, never by N x N. Each article
 keeps its ``top_k`` best neighbours at or above ``threshold``; a pair is kept
 when either side keeps it.
+
+:func:`tfidf_edges` is the default edge source (:data:`storygraph.graph.EdgeSource`):
+the similar pairs and the related links, weighted by :func:`storygraph.graph.edge_weights`.
+Every knob is a keyword argument; the defaults are :class:`~storygraph.options.ClusterOptions`'.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .options import ClusterOptions
+from .graph import build_edges, days
+from .model import Edges, NodeTable, Notice, Pairs
+from .progress import Tick
 
 __all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
-           "duplicate_of", "pair_similarity"]
-
-Tick = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Pairs:
-    """Undirected pairs as parallel arrays, ``left < right``, sorted by (left, right)."""
-
-    left: np.ndarray
-    right: np.ndarray
-    similarity: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.left.shape[0])
-
-    def as_dict(self) -> dict[tuple[int, int], float]:
-        return {(int(a), int(b)): float(s) for a, b, s in zip(self.left, self.right, self.similarity)}
+           "duplicate_of", "pair_similarity", "forked_blocks", "tfidf_edges", "BlockMap"]
 
 
 def document_text(title: str, excerpt: str, title_weight: int) -> str:
@@ -46,14 +34,17 @@ def document_text(title: str, excerpt: str, title_weight: int) -> str:
     return " ".join([title] * title_weight + [excerpt])
 
 
-def tfidf_matrix(texts: Sequence[str], options: ClusterOptions) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Return (L2-normalised float32 CSR matrix, vocabulary terms by column)."""
+def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Return (L2-normalised float32 CSR matrix, vocabulary terms by column).
+
+    Terms found in more than ``max_df`` of the texts are dropped (a fraction in (0, 1]).
+    """
     vectorizer = TfidfVectorizer(
         sublinear_tf=True,
         stop_words="english",
         strip_accents="unicode",
         dtype=np.float32,
-        max_df=options.max_df if len(texts) > 1 else 1.0,
+        max_df=max_df if len(texts) > 1 else 1.0,
     )
     try:
         matrix = vectorizer.fit_transform(texts)
@@ -66,14 +57,20 @@ def tfidf_matrix(texts: Sequence[str], options: ClusterOptions) -> tuple[sp.csr_
 
 Found = tuple[np.ndarray, np.ndarray, np.ndarray]  # (rows, cols, similarities)
 Block = tuple[np.ndarray, np.ndarray]  # (rows, cols) of one block of the search
-#: ``map_blocks(matrix, days, plan, options)`` yields ``block_top_k`` of each planned block, in order.
-BlockMap = Callable[[sp.csr_matrix, np.ndarray, list[Block], ClusterOptions], Iterator[Found]]
+#: ``map_blocks(matrix, days, plan, threshold, top_k, window_days)`` yields
+#: ``block_top_k(matrix, days, rows, cols, threshold, top_k, window_days)`` of each planned block, in order.
+BlockMap = Callable[[sp.csr_matrix, np.ndarray, list[Block], float, int, float], Iterator[Found]]
 
 
 def similar_pairs(
     matrix: sp.csr_matrix,
     days: np.ndarray,
-    options: ClusterOptions,
+    *,
+    threshold: float = 0.15,
+    top_k: int = 20,
+    window_days: float = 7.0,
+    chunk_size: int = 2048,
+    merge_copies: bool = True,
     tick: Tick | None = None,
     map_blocks: BlockMap | None = None,
 ) -> Pairs:
@@ -83,17 +80,19 @@ def similar_pairs(
     undated rows are compared with every row). Rows with identical vectors
     (the same words: syndicated copies, retweets) are linked to their earliest
     copy with similarity 1 and left out of the neighbour search, so copies do
-    not fill each other's top-k lists and crowd out the rest of the story.
+    not fill each other's top-k lists and crowd out the rest of the story
+    (``merge_copies=False`` searches them like any row).
 
-    The search is a list of independent blocks (:func:`plan_blocks`);
-    ``map_blocks`` runs them (default: here, one after the other; the Dask
-    engine runs them on a cluster). The result does not depend on who runs them.
+    The search is a list of independent blocks of ``chunk_size`` rows
+    (:func:`plan_blocks`); ``map_blocks`` runs them (default: here, one after the
+    other; :func:`forked_blocks` and the Dask engine run them elsewhere). The
+    result does not depend on who runs them.
     """
     n = matrix.shape[0]
-    rep = duplicate_of(matrix, days, options.window_days) if options.merge_copies else np.arange(n)
-    plan = plan_blocks(days, rep == np.arange(n), options)
+    rep = duplicate_of(matrix, days, window_days) if merge_copies else np.arange(n)
+    plan = plan_blocks(days, rep == np.arange(n), chunk_size, window_days)
     found: list[Found] = []
-    for block, result in zip(plan, (map_blocks or serial_blocks)(matrix, days, plan, options)):
+    for block, result in zip(plan, (map_blocks or serial_blocks)(matrix, days, plan, threshold, top_k, window_days)):
         found.append(result)
         if tick:
             tick(len(block[0]))
@@ -104,29 +103,30 @@ def similar_pairs(
     return _symmetric(found)
 
 
-def plan_blocks(days: np.ndarray, unique: np.ndarray, options: ClusterOptions) -> list[Block]:
-    """``(rows, cols)`` blocks: ``chunk_size`` rows in publication order, against the
-    columns published within ``window_days`` of them (undated rows: every column)."""
+def plan_blocks(days: np.ndarray, unique: np.ndarray, chunk_size: int, window_days: float) -> list[Block]:
+    """``(rows, cols)`` blocks: ``chunk_size`` of the ``unique`` rows in publication order, against
+    the unique columns published within ``window_days`` of them (undated rows: every column)."""
     dated = np.flatnonzero(~np.isnan(days) & unique)
     dated = dated[np.argsort(days[dated], kind="stable")]
     undated = np.flatnonzero(np.isnan(days) & unique)
     sorted_days = days[dated]
     plan: list[Block] = []
-    for rows in _blocks(dated, undated, options.chunk_size):
+    for rows in _blocks(dated, undated, chunk_size):
         if np.isnan(days[rows[0]]):
             cols = np.flatnonzero(unique)
         else:
-            lo = np.searchsorted(sorted_days, days[rows].min() - options.window_days, "left")
-            hi = np.searchsorted(sorted_days, days[rows].max() + options.window_days, "right")
+            lo = np.searchsorted(sorted_days, days[rows].min() - window_days, "left")
+            hi = np.searchsorted(sorted_days, days[rows].max() + window_days, "right")
             cols = np.concatenate([dated[lo:hi], undated])
         plan.append((rows, cols))
     return plan
 
 
-def serial_blocks(matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], options: ClusterOptions) -> Iterator[Found]:
-    """Run the blocks in this process, in order."""
+def serial_blocks(matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], threshold: float, top_k: int,
+                  window_days: float) -> Iterator[Found]:
+    """A :data:`BlockMap` running the blocks in this process, in order."""
     for rows, cols in plan:
-        yield block_top_k(matrix, days, rows, cols, options)
+        yield block_top_k(matrix, days, rows, cols, threshold, top_k, window_days)
 
 
 def duplicate_of(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> np.ndarray:
@@ -160,21 +160,20 @@ def _blocks(dated: np.ndarray, undated: np.ndarray, size: int):
             yield group[start : start + size]
 
 
-def block_top_k(
-    matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, options: ClusterOptions
-) -> Found:
+def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, threshold: float,
+                top_k: int, window_days: float) -> Found:
     """Each row's best ``top_k`` columns at or above ``threshold`` within the window:
     ``(rows, cols, similarities)``, by row, best first."""
     product = (matrix[rows] @ matrix[cols].T).tocoo()
     left, right, sims = rows[product.row], cols[product.col], product.data
     gap = np.abs(days[left] - days[right])
-    keep = (left != right) & (sims >= options.threshold) & ~(gap > options.window_days)
+    keep = (left != right) & (sims >= threshold) & ~(gap > window_days)
     left, right, sims = left[keep], right[keep], sims[keep]
     order = np.lexsort((right, -sims, left))  # by row, best first, ties by column
     left, right, sims = left[order], right[order], sims[order]
     starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
     rank = np.arange(len(left)) - np.repeat(starts, np.diff(np.r_[starts, len(left)]))
-    keep = rank < options.top_k
+    keep = rank < top_k
     return left[keep], right[keep], sims[keep]
 
 
@@ -200,7 +199,7 @@ def pair_similarity(matrix: sp.csr_matrix, left: np.ndarray, right: np.ndarray) 
     return np.asarray(products, dtype=np.float32).ravel()
 
 
-_SHARED: tuple | None = None  # (matrix, days, options) in a forked block worker, set by _share
+_SHARED: tuple | None = None  # (matrix, days, threshold, top_k, window_days) in a forked block worker
 
 
 def forked_blocks(jobs: int) -> BlockMap:
@@ -210,24 +209,49 @@ def forked_blocks(jobs: int) -> BlockMap:
     pickling); only the row and column lists go out and the found pairs come back.
     """
 
-    def run(matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], options: ClusterOptions) -> Iterator[Found]:
+    def run(matrix: sp.csr_matrix, days: np.ndarray, plan: list[Block], threshold: float, top_k: int,
+            window_days: float) -> Iterator[Found]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # initargs reach forked workers by inheritance (no pickling), and belong to this pool
         # alone: two runs in two threads cannot swap each other's matrix.
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_share, initargs=(matrix, days, options)) as pool:
+                                 initializer=_share, initargs=(matrix, days, threshold, top_k, window_days)) as pool:
             yield from pool.map(_shared_block, plan)
 
     return run
 
 
-def _share(matrix: sp.csr_matrix, days: np.ndarray, options: ClusterOptions) -> None:
+def _share(*shared: object) -> None:
     global _SHARED
-    _SHARED = (matrix, days, options)
+    _SHARED = shared
 
 
 def _shared_block(block: Block) -> Found:
-    matrix, days, options = _SHARED  # type: ignore[misc]
-    return block_top_k(matrix, days, block[0], block[1], options)
+    matrix, days, *numbers = _SHARED  # type: ignore[misc]
+    return block_top_k(matrix, days, block[0], block[1], *numbers)
+
+
+def tfidf_edges(
+    table: NodeTable,
+    matrix: sp.csr_matrix,
+    seconds: np.ndarray,
+    tick: Tick,
+    *,
+    threshold: float = 0.15,
+    top_k: int = 20,
+    window_days: float = 7.0,
+    chunk_size: int = 2048,
+    merge_copies: bool = True,
+    related_weight: float = 0.5,
+    map_blocks: BlockMap | None = None,
+) -> tuple[Edges, list[Notice]]:
+    """The default edge source: :func:`similar_pairs` over the TF-IDF ``matrix`` and the
+    related links of ``table``, each with its cosine, weighted by
+    :func:`storygraph.graph.edge_weights`. ``seconds`` are the nodes' publication times
+    (POSIX seconds, NaN when undated). No notices."""
+    pairs = similar_pairs(matrix, days(seconds), threshold=threshold, top_k=top_k, window_days=window_days,
+                          chunk_size=chunk_size, merge_copies=merge_copies, tick=tick, map_blocks=map_blocks)
+    related = pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
+    return build_edges(table, pairs, related, seconds, related_weight=related_weight, window_days=window_days), []

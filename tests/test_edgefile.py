@@ -79,7 +79,7 @@ def test_foreign_file_rows_are_canonicalised_merged_and_accounted_for(write_item
         encoding="utf-8",
     )
     seconds = built.days * 86400.0
-    edges, notices = read_edges(path, built.table, seconds, storygraph.ClusterOptions())
+    edges, notices = read_edges(path, built.table, seconds)
     index = {n.id: i for i, n in enumerate(built.table.nodes)}
     pairs = {(built.table.nodes[a].id, built.table.nodes[b].id): (k, s, w) for a, b, k, w, s in edges.rows()}
     assert pairs == {
@@ -98,9 +98,9 @@ def test_an_unweighted_file_counts_each_edge_as_one(write_items, tmp_path):
     path = tmp_path / "plain.csv"
     path.write_text("source,target\nhttps://news.com/quake,https://other.com/quake-damage\n"
                     "https://news.com/quake,https://third.com/later\n", encoding="utf-8")
-    edges, _ = read_edges(path, built.table, built.days * 86400.0, storygraph.ClusterOptions())
+    edges, _ = read_edges(path, built.table, built.days * 86400.0)
     assert [(w, s) for *_, w, s in edges.rows()] == [(1.0, 0.0), (0.0, 0.0)]  # the second: 88 days apart
-    assert storygraph.cluster(root, edges=path).stories[0].size == 2
+    assert storygraph.cluster(root, edge_file=path).stories[0].size == 2
 
 
 def test_a_folder_of_parquet_parts_is_one_edge_file(tmp_path):
@@ -115,8 +115,8 @@ def test_a_folder_of_parquet_parts_is_one_edge_file(tmp_path):
     half = table.num_rows // 2
     pq.write_table(table.slice(0, half), parts / "part-0000.parquet")
     pq.write_table(table.slice(half), parts / "part-0001.parquet")
-    whole = storygraph.cluster(FIXTURES, edges=tmp_path / "whole.parquet")
-    split = storygraph.cluster(FIXTURES, edges=parts)
+    whole = storygraph.cluster(FIXTURES, edge_file=tmp_path / "whole.parquet")
+    split = storygraph.cluster(FIXTURES, edge_file=parts)
     assert [s.members for s in split.stories] == [s.members for s in whole.stories]
     assert split.edges_sha256 != whole.edges_sha256
 
@@ -127,7 +127,7 @@ def test_weight_and_kind_columns_are_used_as_given(write_items, tmp_path):
     path.write_text("source,target,kind,similarity,weight\n"
                     "https://news.com/quake,https://third.com/later,related,0.1,2.5\n"
                     "https://third.com/later,https://news.com/quake,similar,0.3,1.0\n", encoding="utf-8")
-    edges, notices = read_edges(path, built.table, built.days * 86400.0, storygraph.ClusterOptions())
+    edges, notices = read_edges(path, built.table, built.days * 86400.0)
     assert [(k, s, w) for *_, k, w, s in edges.rows()] == [("both", 0.3, 2.5)] and notices == []
 
 
@@ -145,7 +145,7 @@ def test_malformed_files_name_the_file_row_and_column(write_items, tmp_path, tex
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(EdgeFileError, match=message) as info:
-        read_edges(path, built.table, built.days * 86400.0, storygraph.ClusterOptions())
+        read_edges(path, built.table, built.days * 86400.0)
     assert str(path) in str(info.value)
 
 
@@ -187,7 +187,7 @@ def test_edges_of_a_jsonl_input_round_trip(tmp_path):
     from storygraph.edgefile import write_edges
 
     write_edges(tmp_path / "e.csv", built.table, built.edges)
-    via = storygraph.cluster(path, edges=tmp_path / "e.csv")
+    via = storygraph.cluster(path, edge_file=tmp_path / "e.csv")
     via.edges_sha256 = None
     assert render(via, "json") == render(storygraph.cluster(path), "json")
     assert np.array_equal(built.edges.left, storygraph.cluster(path).edges.left)

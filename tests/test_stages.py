@@ -8,7 +8,8 @@ import pytest
 
 import storygraph
 from storygraph import communities
-from storygraph.graph import Edges, build_nodes, edge_weight
+from storygraph.graph import build_nodes, edge_weights
+from storygraph.model import Edges
 from storygraph.model import Article, RelatedRef
 from storygraph.options import ALGORITHMS, ClusterOptions
 from storygraph.similarity import duplicate_of, forked_blocks, similar_pairs, tfidf_matrix
@@ -65,35 +66,32 @@ def test_no_related_option_ignores_lists():
 
 
 def test_related_links_count_only_within_the_window():
-    opts = ClusterOptions(related_weight=0.5, window_days=7)
-    assert edge_weight(0.2, True, 3, opts) == pytest.approx(0.7)
-    assert edge_weight(0.2, True, None, opts) == pytest.approx(0.7)  # undated: cannot rule it out
-    assert edge_weight(0.2, True, 70, opts) == 0.0  # same topic, months apart: no evidence
-    assert edge_weight(0.2, False, 3, opts) == pytest.approx(0.2)
+    weights = edge_weights(np.array([0.2, 0.2, 0.2, 0.2]), np.array([True, True, True, False]),
+                           np.array([3.0, np.nan, 70.0, 3.0]), related_weight=0.5, window_days=7)
+    # related within the window; undated (cannot rule it out); months apart (same topic: no evidence); similar only
+    assert weights.tolist() == pytest.approx([0.7, 0.7, 0.0, 0.2])
 
 
 def test_zero_weight_edges_do_not_join_stories():
     graph = Edges.weighted(4, [(0, 1, 1.0), (2, 3, 1.0), (1, 2, 0.0)])  # (1, 2): a related link across months
     for algorithm in ("leiden", "louvain", "components"):
-        parts = communities.detect(graph, ClusterOptions(algorithm=algorithm))
+        parts, _ = communities.detect(graph, algorithm=algorithm)
         assert parts == [[0, 1], [2, 3]], algorithm
 
 
 def test_exact_copies_link_to_the_earliest_and_leave_top_k():
     texts = ["acme recalls ten million phones"] * 3 + ["acme recalls phones batteries fire", "unrelated garden show"]
-    opts = ClusterOptions(top_k=1, threshold=0.1)
-    matrix, _ = tfidf_matrix(texts, opts)
+    matrix, _ = tfidf_matrix(texts)
     days = np.array([2.0, 0.0, 30.0, 1.0, 1.0])
     assert duplicate_of(matrix, days, 7).tolist() == [1, 1, 2, 3, 4]  # day 30 is a new event
-    pairs = similar_pairs(matrix, days, opts).as_dict()
+    pairs = similar_pairs(matrix, days, top_k=1, threshold=0.1, window_days=7).as_dict()
     assert pairs[(0, 1)] == 1.0  # the copy hangs on its original
     assert (1, 3) in pairs  # the original's top-1 is a real neighbour, not its copy
 
 
 def _sims(texts, days, **kw):
-    opts = ClusterOptions(**kw)
-    matrix, _ = tfidf_matrix(texts, opts)
-    return similar_pairs(matrix, np.array(days, dtype=float), opts).as_dict()
+    matrix, _ = tfidf_matrix(texts)
+    return similar_pairs(matrix, np.array(days, dtype=float), **kw).as_dict()
 
 
 def test_similarity_respects_window_threshold_and_top_k():
@@ -133,10 +131,10 @@ def test_forked_blocks_find_the_same_pairs():
     texts = [" ".join(rng.choice(words, 6)) for _ in range(300)]
     days = rng.integers(0, 90, 300).astype(float)
     days[::17] = np.nan  # undated rows take the every-column path
-    opts = ClusterOptions(chunk_size=16, threshold=0.2)
-    matrix, _ = tfidf_matrix(texts, opts)
-    serial = similar_pairs(matrix, days, opts)
-    forked = similar_pairs(matrix, days, opts, map_blocks=forked_blocks(2))
+    knobs = dict(chunk_size=16, threshold=0.2, top_k=20, window_days=7)
+    matrix, _ = tfidf_matrix(texts)
+    serial = similar_pairs(matrix, days, **knobs)
+    forked = similar_pairs(matrix, days, **knobs, map_blocks=forked_blocks(2))
     assert len(serial) > 100
     for name in ("left", "right", "similarity"):
         assert np.array_equal(getattr(serial, name), getattr(forked, name)), name
@@ -158,7 +156,8 @@ def test_communities_cover_every_node_once_and_split_disconnected():
     triples = [(0, 1, 1.0), (1, 2, 1.0), (3, 4, 1.0)]
     graph = nx.Graph(); graph.add_nodes_from(range(7)); graph.add_weighted_edges_from(triples)
     for algorithm in ALGORITHMS:
-        parts = communities.detect(Edges.weighted(7, triples), ClusterOptions(algorithm=algorithm))
+        parts, used = communities.detect(Edges.weighted(7, triples), algorithm=algorithm)
+        assert used == algorithm
         assert sorted(n for p in parts for n in p) == list(range(7))
         for part in parts:
             assert nx.is_connected(graph.subgraph(part))
@@ -166,8 +165,8 @@ def test_communities_cover_every_node_once_and_split_disconnected():
 
 def test_a_disconnected_community_is_split_into_its_components(monkeypatch):
     # whatever an algorithm returns, members of one story must be linked by evidence
-    monkeypatch.setattr(communities, "_run", lambda edges, options, days: np.zeros(edges.n, dtype=np.int64))
-    parts = communities.detect(Edges.weighted(6, [(0, 3, 1.0), (3, 5, 1.0), (1, 2, 1.0)]), ClusterOptions())
+    monkeypatch.setattr(communities, "_run", lambda edges, days, **knobs: np.zeros(edges.n, dtype=np.int64))
+    parts, _ = communities.detect(Edges.weighted(6, [(0, 3, 1.0), (3, 5, 1.0), (1, 2, 1.0)]))
     assert parts == [[0, 3, 5], [1, 2], [4]]
 
 
@@ -175,9 +174,9 @@ def test_detection_is_deterministic_for_a_seed():
     les = nx.relabel.convert_node_labels_to_integers(nx.les_miserables_graph())
     graph = Edges.weighted(les.number_of_nodes(), les.edges(data="weight"))
     for algorithm in ("leiden", "louvain"):
-        a = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, reference_weight=1))
-        b = communities.detect(graph, ClusterOptions(seed=7, algorithm=algorithm, reference_weight=1))
-        assert a == b and len(a) > 3, algorithm
+        a = communities.detect(graph, seed=7, algorithm=algorithm, reference_weight=1)
+        b = communities.detect(graph, seed=7, algorithm=algorithm, reference_weight=1)
+        assert a == b and len(a[0]) > 3, algorithm
 
 
 def _story_corpus(write_items):
@@ -242,12 +241,11 @@ def test_options_are_validated_with_the_name():
 def test_small_corpus_is_not_split_for_being_small():
     # two isolated pairs: modularity at resolution 5 would split each pair on a graph this small
     graph = Edges.weighted(4, [(0, 1, 1.0), (2, 3, 1.0)])
-    opts = ClusterOptions(resolution=5.0)
-    assert communities.effective_resolution(graph, opts) == pytest.approx(5.0 * 2 / 1000)
-    assert communities.detect(graph, opts) == [[0, 1], [2, 3]]
-    assert communities.detect(graph, opts.replace(reference_weight=1e-9)) == [[0], [1], [2], [3]]
+    assert communities.effective_resolution(graph, 5.0, 1000) == pytest.approx(5.0 * 2 / 1000)
+    assert communities.detect(graph, resolution=5.0, reference_weight=1000)[0] == [[0, 1], [2, 3]]
+    assert communities.detect(graph, resolution=5.0, reference_weight=1e-9)[0] == [[0], [1], [2], [3]]
     big = Edges.weighted(3001, ((i, i + 1, 1.0) for i in range(3000)))
-    assert communities.effective_resolution(big, opts) == 5.0  # large graphs are unchanged
+    assert communities.effective_resolution(big, 5.0, 1000) == 5.0  # large graphs are unchanged
 
 
 def test_missing_leidenalg_falls_back_to_louvain_with_a_notice(write_items, monkeypatch):
@@ -262,29 +260,28 @@ def test_missing_leidenalg_falls_back_to_louvain_with_a_notice(write_items, monk
 def test_null_model_does_not_drift_with_corpus_size():
     # dated articles: each weight depends only on the node's own strength, never on other news
     triples = [(0, 1, 1.0), (1, 2, 1.0), (3, 4, 2.0), (4, 5, 2.0)]
-    opts = ClusterOptions(reference_weight=10.0, window_days=7)
     days = np.array([0.0, 1.0, 2.0, 300.0, 301.0, 302.0])
-    weights = communities.null_model_weights(Edges.weighted(6, triples), days, opts)
+    weights = communities.null_model_weights(Edges.weighted(6, triples), days, reference_weight=10.0)
     strength = np.array([1, 2, 1, 2, 4, 2], dtype=float)
     assert weights == pytest.approx(strength / np.sqrt(2 * 10.0))
     # ten times the news (more stories the same days) leaves the first nodes' weights unchanged
     more = triples + [(6 + 2 * k, 7 + 2 * k, 5.0) for k in range(10)]
-    busy = communities.null_model_weights(Edges.weighted(26, more), np.r_[days, np.ones(20)], opts)
+    busy = communities.null_model_weights(Edges.weighted(26, more), np.r_[days, np.ones(20)], reference_weight=10.0)
     assert busy[:6] == pytest.approx(weights)
     # undated: the whole graph, i.e. plain modularity; floored at reference_weight
     graph = Edges.weighted(8, triples + [(6, 7, 50.0)])
-    undated = communities.null_model_weights(graph, np.full(8, np.nan), opts.replace(reference_weight=1.0))
+    undated = communities.null_model_weights(graph, np.full(8, np.nan), reference_weight=1.0)
     assert undated[0] == pytest.approx(1 / np.sqrt(2 * 56.0))
-    floored = communities.null_model_weights(graph, None, opts.replace(reference_weight=1000.0))
+    floored = communities.null_model_weights(graph, None, reference_weight=1000.0)
     assert floored[0] == pytest.approx(1 / np.sqrt(2 * 1000.0))
 
 
 def test_stories_split_the_same_way_in_a_larger_corpus():
     # the same two-story pattern, alone or among 200 other stories of the same days
     pattern = [(0, 1, 1.0), (1, 2, 1.0), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 1.0), (3, 5, 1.0), (2, 3, 0.3)]
-    opts = ClusterOptions(reference_weight=50.0)  # whole-graph modularity would merge them among the crowd
-    alone = communities.detect(Edges.weighted(6, pattern), opts, np.zeros(6))
+    knobs = dict(reference_weight=50.0, resolution=8.0)  # whole-graph modularity would merge them among the crowd
+    alone, _ = communities.detect(Edges.weighted(6, pattern), np.zeros(6), **knobs)
     crowd = pattern + [(a + 6 + 3 * k, b + 6 + 3 * k, 1.0) for k in range(200) for a, b in ((0, 1), (1, 2), (0, 2))]
-    busy = communities.detect(Edges.weighted(606, crowd), opts, np.zeros(606))
+    busy, _ = communities.detect(Edges.weighted(606, crowd), np.zeros(606), **knobs)
     assert alone == [[0, 1, 2], [3, 4, 5]]
     assert busy[:2] == alone
