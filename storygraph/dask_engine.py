@@ -4,10 +4,10 @@
 ``dask="local:N"`` starts a LocalCluster of N single-threaded worker processes
 for the run. Two stages run on the workers:
 
-- **parsing**: the files, in batches of ``_BATCH``, read and parsed by the same
-  function as a local run (:func:`storygraph.load.read_item`, or
-  :func:`storygraph.remote.read_item` for a URL). Workers must see the content at
-  the same path (a shared filesystem) or at a URL every worker can open.
+- **parsing**: ``read_batch`` of the source (:mod:`storygraph.sources`), one task per
+  batch of ``_BATCH`` files: the same function as a local run. Workers must see the
+  content at the same path (a shared filesystem) or at a URL every worker can open.
+  A JSON Lines file is read by the client (one pass: its ids must be unique).
 - **the similarity search**: the publication-window x row-chunk blocks of
   :func:`storygraph.similarity.plan_blocks`; the TF-IDF matrix is sent to every
   worker once.
@@ -22,17 +22,18 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import DependencyError, InputError
-from .load import JSONL_SUFFIXES, Bar, assemble, collect, read_batch, read_jsonl
+from .folder import FolderSource
+from .load import assemble, load
 from .model import LoadResult
-from .options import ClusterOptions
+from .progress import Tick
 from .similarity import Block, BlockMap, Found, block_top_k
+from .sources import Result, Source, batches
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -70,31 +71,20 @@ class DaskEngine:
     def __init__(self, client: "Client") -> None:
         self.client = client
 
-    def load(self, source: str | os.PathLike, options: ClusterOptions, bar: Bar) -> LoadResult:
-        """The same :class:`LoadResult` as :func:`storygraph.load.load`, parsed on the workers."""
-        from . import remote
-
-        if remote.is_url(source) and remote.local_path(str(source)) is not None:
-            source = remote.local_path(str(source))  # type: ignore[assignment]
-        if remote.is_url(source):
-            root = remote.Root.open(str(source))
-            paths, ignored = root.collect()
-            tasks = [(remote.read_batch, root, batch, options.max_file_bytes) for batch in _batches(paths)]
-        else:
-            path = Path(source)
-            if path.is_file() and path.suffix.lower() in JSONL_SUFFIXES:  # one file: read it here
-                with bar("load", 0) as tick:
-                    return read_jsonl(path, options.max_file_bytes, tick)
-            base, paths, ignored = collect(path)
-            base = base.resolve()  # workers may have another working directory
-            self._check_workers_see(str(base))
-            tasks = [(read_batch, (base, batch, options.max_file_bytes)) for batch in _batches(paths)]
-        results: dict[str, tuple] = {}
-        with bar("load", len(paths)) as tick:
-            for batch, found in zip(_batches(paths), self._run(tasks)):
-                results.update(zip(batch, found))
-                tick(len(batch))
-        return assemble(paths, ignored, results)
+    def load(self, source: Source, tick: Tick) -> LoadResult:
+        """The same :class:`LoadResult` as :func:`storygraph.load.load`, each batch of
+        ``source.read_batch`` a task on the workers (a source that is not ``splittable``,
+        a JSON Lines file, is read here: one pass, and the workers need not see it)."""
+        if not source.splittable:
+            return load(source, jobs=1, tick=tick)
+        if isinstance(source, FolderSource):
+            self._check_workers_see(str(source.root))
+        chunks = batches(source, _BATCH)
+        results: dict[str, Result] = {}
+        for chunk, found in zip(chunks, self._run([(source.read_batch, chunk) for chunk in chunks])):
+            results.update(zip(chunk, found))
+            tick(len(chunk))
+        return assemble(source.paths, results, ignored=source.ignored, kind=source.kind)
 
     def _check_workers_see(self, folder: str) -> None:
         """Fail with a clear message, rather than every file 'vanished', when a worker
@@ -139,7 +129,3 @@ def _worker_view(folder: str) -> tuple[bool, str]:
     from ._version import __version__
 
     return os.path.isdir(folder), __version__
-
-
-def _batches(paths: list[str]) -> list[list[str]]:
-    return [paths[i:i + _BATCH] for i in range(0, len(paths), _BATCH)]

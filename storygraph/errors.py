@@ -9,6 +9,7 @@ __all__ = [
     "StrictModeError",
     "ExportError",
     "DependencyError",
+    "ItemProblem",
 ]
 
 
@@ -45,3 +46,15 @@ class ExportError(StorygraphError):
 
 class DependencyError(StorygraphError):
     """An optional feature was asked for and its package is not installed; says what to install."""
+
+
+class ItemProblem(Exception):
+    """Why one input item (a file, a JSON Lines line) cannot be used. ``code`` is a stable
+    slug; ``reason`` is for people. Raised by :mod:`storygraph.parse` and
+    :mod:`storygraph.fields`; a source turns it into a :class:`~storygraph.model.Skipped`
+    naming the item, so it never leaves the load stage."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason

@@ -6,15 +6,17 @@ a :class:`~storygraph.model.Notice` naming the file and field, never dropped sil
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
+from .errors import ItemProblem
 from .model import Article, Notice, RelatedRef
 from .text import EXCERPT_LIMIT, TITLE_LIMIT, clean_text, clean_title
-from .urls import is_web_url
+from .urls import canonical_url, is_web_url
 
-__all__ = ["FieldProblem", "to_article", "URL_FIELDS"]
+__all__ = ["to_article", "with_keys", "URL_FIELDS"]
 
 #: Where an item's URL may be, in order of preference. Videos carry only originalUrl.
 URL_FIELDS = ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl")
@@ -25,17 +27,8 @@ RELATED_LIMIT = 1000
 TOPICS_LIMIT = 100
 
 
-class FieldProblem(Exception):
-    """A field that makes the file unusable. ``code`` is a stable slug."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
 def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[Article, list[Notice]]:
-    """Normalise one front-matter mapping. Raises :class:`FieldProblem` (no title, no URL).
+    """Normalise one front-matter mapping. Raises :class:`ItemProblem` (no title, no URL).
 
     With ``id_stands_for_url`` (JSON Lines items, whose ``file`` is their id) an
     item without a URL is kept with ``url=""``; the graph keys it by its id.
@@ -44,7 +37,7 @@ def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[
     title = _title(meta, file, notes)
     urls = _urls(meta, file, notes)
     if not urls and not id_stands_for_url:
-        raise FieldProblem("no-url", "no usable URL (webUrl, originalUrl or ampWebUrl)")
+        raise ItemProblem("no-url", "no usable URL (webUrl, originalUrl or ampWebUrl)")
     urls = urls or [""]
     provider, domain = _provider(meta.get("provider"), urls[0], file, "provider", notes)
     article = Article(
@@ -64,18 +57,31 @@ def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[
     return article, notes
 
 
+def with_keys(article: Article) -> Article:
+    """``article`` with its canonical keys filled in (:func:`storygraph.urls.canonical_url`):
+    done once per item, at load, so the parse cache and workers carry them. An item
+    without a URL (a JSON Lines item with an id) is keyed ``id:<its name>``."""
+    related = tuple(dataclasses.replace(r, key=canonical_url(r.url)) for r in article.related)
+    return dataclasses.replace(
+        article,
+        key=canonical_url(article.url) if article.url else f"id:{article.file}",
+        alt_keys=tuple(canonical_url(u) for u in article.alt_urls),
+        related=related,
+    )
+
+
 def _title(meta: dict, file: str, notes: list[Notice]) -> str:
     value = meta.get("title")
     if value is None:
-        raise FieldProblem("no-title", "front matter has no 'title'")
+        raise ItemProblem("no-title", "front matter has no 'title'")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise FieldProblem("bad-title", f"'title' is not text (it is {type(value).__name__})")
+        raise ItemProblem("bad-title", f"'title' is not text (it is {type(value).__name__})")
     raw = _as_text(value)
     if raw is None:  # .nan, .inf, or an integer of thousands of digits
-        raise FieldProblem("bad-title", "'title' is a number that is not finite or is too large")
+        raise ItemProblem("bad-title", "'title' is a number that is not finite or is too large")
     title = clean_title(raw)
     if not title:
-        raise FieldProblem("no-title", "'title' is empty")
+        raise ItemProblem("no-title", "'title' is empty")
     if len(raw) > TITLE_LIMIT:
         notes.append(Notice(file, "title", f"cut to {TITLE_LIMIT} characters"))
     return title

@@ -1,4 +1,4 @@
-"""Bytes of one file to its front-matter mapping, or a :class:`ParseProblem`.
+"""Bytes of one file to its front-matter mapping, or an :class:`~storygraph.errors.ItemProblem`.
 
 Front matter is found with python-frontmatter's YAML handler and parsed by
 yaml-rs (a Rust YAML parser, ~15x faster than PyYAML's C loader on the real
@@ -27,7 +27,9 @@ import re
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-__all__ = ["ParseProblem", "front_matter", "MAX_DEPTH", "MAX_NODES"]
+from .errors import ItemProblem
+
+__all__ = ["front_matter", "MAX_DEPTH", "MAX_NODES"]
 
 try:
     import yaml_rs
@@ -63,15 +65,6 @@ _DOCUMENT_MARKER = re.compile(r"\n(?:---|\.\.\.)")
 # below it, yaml-rs builds at most ~400,000 nodes (0.2 s), PyYAML at most ~100,000 (0.7 s).
 _WALK_ABOVE = 256 * 1024
 _PYYAML_WALK_ABOVE = 64 * 1024
-
-
-class ParseProblem(Exception):
-    """Why a file cannot be used. ``code`` is a stable slug; ``reason`` is for people."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class _DuplicateKey(Exception):
@@ -121,31 +114,31 @@ _SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_bound
 def front_matter(data: bytes) -> dict:
     """Return the front-matter mapping of a news-item file's bytes.
 
-    Raises :class:`ParseProblem` with code ``empty``, ``binary``, ``not-utf8``,
+    Raises :class:`ItemProblem` with code ``empty``, ``binary``, ``not-utf8``,
     ``no-front-matter``, ``unterminated-front-matter``, ``invalid-yaml``,
     ``duplicate-key``, ``too-deep``, ``too-many-nodes`` or ``not-a-mapping``; never
     anything else. A UTF-8 BOM and CRLF line endings are accepted.
     """
     if not data.strip():
-        raise ParseProblem("empty", "file is empty")
+        raise ItemProblem("empty", "file is empty")
     if b"\x00" in data[:_BINARY_SNIFF]:
-        raise ParseProblem("binary", "file is binary (contains NUL bytes), not a text file")
+        raise ItemProblem("binary", "file is binary (contains NUL bytes), not a text file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ParseProblem("not-utf8", f"not UTF-8: invalid byte at offset {exc.start}") from None
+        raise ItemProblem("not-utf8", f"not UTF-8: invalid byte at offset {exc.start}") from None
     # YAML reads CR, LF and CRLF alike as line breaks; the checks below look for "\n" only.
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not _HANDLER.detect(text):
-        raise ParseProblem("no-front-matter", "no front matter (file does not start with '---')")
+        raise ItemProblem("no-front-matter", "no front matter (file does not start with '---')")
     try:
         fm, _content = _HANDLER.split(text)
     except ValueError:
-        raise ParseProblem("unterminated-front-matter", "front matter has no closing '---' line") from None
+        raise ItemProblem("unterminated-front-matter", "front matter has no closing '---' line") from None
     meta = _load_yaml(fm)
     if not isinstance(meta, dict):
         kind = "empty" if meta is None else type(meta).__name__
-        raise ParseProblem("not-a-mapping", f"front matter is not a mapping of fields (it is {kind})")
+        raise ItemProblem("not-a-mapping", f"front matter is not a mapping of fields (it is {kind})")
     return meta
 
 
@@ -197,7 +190,7 @@ def _walk_events(fm: str) -> None:
                 nodes += 1
                 if nodes > MAX_NODES:
                     _refuse(event, "too-many-nodes", f"front matter holds more than {MAX_NODES} values")
-    except ParseProblem:
+    except ItemProblem:
         raise
     except yaml.MarkedYAMLError as exc:
         raise _invalid(exc) from None
@@ -205,23 +198,23 @@ def _walk_events(fm: str) -> None:
         raise _unexpected(exc) from None
 
 
-def _unexpected(exc: Exception) -> ParseProblem:
+def _unexpected(exc: Exception) -> ItemProblem:
     # e.g. KeyError('maybe') from "!!bool maybe": name the error and its value, briefly
     detail = (str(exc).splitlines() or [""])[0][:120]
-    return ParseProblem("invalid-yaml", f"front matter is not valid YAML: {type(exc).__name__} {detail}".rstrip())
+    return ItemProblem("invalid-yaml", f"front matter is not valid YAML: {type(exc).__name__} {detail}".rstrip())
 
 
 def _refuse(event: yaml.Event, code: str, message: str) -> None:
     line = event.start_mark.line + 2 if event.start_mark else 0  # +1 for 1-based, +1 for '---'
-    raise ParseProblem(code, f"{message} (line {line})")
+    raise ItemProblem(code, f"{message} (line {line})")
 
 
-def _invalid(exc: yaml.MarkedYAMLError) -> ParseProblem:
+def _invalid(exc: yaml.MarkedYAMLError) -> ItemProblem:
     mark = exc.problem_mark or exc.context_mark
     where = f"line {mark.line + 2}" if mark else "?"  # +1 for 1-based, +1 for '---'
     if "nesting depth" in str(exc.problem):  # libyaml's own limit, met while scanning ahead
-        return ParseProblem("too-deep", f"front matter nests deeper than {MAX_DEPTH} levels ({where})")
-    return ParseProblem("invalid-yaml", f"front matter is not valid YAML at {where}: {exc.problem}")
+        return ItemProblem("too-deep", f"front matter nests deeper than {MAX_DEPTH} levels ({where})")
+    return ItemProblem("invalid-yaml", f"front matter is not valid YAML at {where}: {exc.problem}")
 
 
 if yaml_rs is not None:
@@ -236,10 +229,10 @@ def _load_yaml_rs(fm: str) -> object:
     except yaml_rs.YAMLDecodeError as exc:
         message = (str(exc).splitlines() or [""])[0][:200]
         if "duplicate" in message:
-            raise ParseProblem("duplicate-key", f"front matter has a {message}") from None
+            raise ItemProblem("duplicate-key", f"front matter has a {message}") from None
         if "alias" in message:
             message = "YAML aliases are not allowed in front matter"
-        raise ParseProblem("invalid-yaml", f"front matter is not valid YAML: {message}") from None
+        raise ItemProblem("invalid-yaml", f"front matter is not valid YAML: {message}") from None
     except Exception as exc:  # noqa: BLE001 - hostile input: any failure of the parser means "invalid"
         raise _unexpected(exc) from None
 
@@ -250,7 +243,7 @@ def _load_pyyaml(fm: str) -> object:
     except yaml.MarkedYAMLError as exc:
         raise _invalid(exc) from None
     except _DuplicateKey as exc:
-        raise ParseProblem("duplicate-key", f"front matter has a duplicate {exc}") from None
+        raise ItemProblem("duplicate-key", f"front matter has a duplicate {exc}") from None
     except Exception as exc:  # noqa: BLE001 - e.g. KeyError from "!!bool maybe": hostile input is "invalid"
         raise _unexpected(exc) from None
 

@@ -17,16 +17,18 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from . import communities, edgefile, graph as graph_stage, similarity
+from . import cache, communities, edgefile, graph as graph_stage, similarity
 from .errors import StrictModeError
 from .load import load
 from .model import LoadResult, NodeTable
 from .options import ClusterOptions
-from .progress import Progress, no_progress
+from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
+from .sources import Source, open_source
 from .stories import build_stories
 
 __all__ = ["cluster", "build_graph", "peak_rss"]
@@ -103,8 +105,10 @@ def _options(options: ClusterOptions | None, overrides: dict) -> ClusterOptions:
 
 
 def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edge_file) -> ArticleGraph:
+    source = open_source(content, opts.max_file_bytes)
     with _engine(opts) as engine:
-        loaded = engine.load(content, opts, progress)
+        with progress("load", len(source.paths)) as tick:
+            loaded = engine.load(source, tick)
         if opts.strict and loaded.skipped:
             raise StrictModeError(loaded.skipped)
         clock.lap("load")
@@ -154,13 +158,17 @@ class _LocalEngine:
     """Parsing in forked processes (with the parse cache), similarity blocks likewise."""
 
     def __init__(self, opts: ClusterOptions) -> None:
-        self.opts = opts
+        self.jobs = opts.jobs
+        self.chunk_size = opts.chunk_size
+        self.cache_dir = None
+        if opts.use_cache:
+            self.cache_dir = Path(opts.cache_dir) if opts.cache_dir else cache.default_cache_dir()
 
-    def load(self, content, opts: ClusterOptions, bar: Progress) -> LoadResult:
-        return load(content, opts, bar)
+    def load(self, source: Source, tick: Tick) -> LoadResult:
+        return load(source, jobs=self.jobs, cache_dir=self.cache_dir, tick=tick)
 
     def block_map(self, n: int) -> similarity.BlockMap | None:
-        return _block_runner(self.opts.jobs, self.opts.chunk_size, n)
+        return _block_runner(self.jobs, self.chunk_size, n)
 
 
 def _block_runner(jobs: int, chunk_size: int, n: int) -> similarity.BlockMap | None:

@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from storygraph.errors import InputError
+from storygraph.errors import InputError, ItemProblem
 from storygraph.load import load_content
 from storygraph.model import Article
-from storygraph.parse import ParseProblem, front_matter
+from storygraph.parse import front_matter
 
 from conftest import FIXTURES, item
 
@@ -68,7 +68,7 @@ def test_bom_and_crlf_parse(yaml_backend):
 
 
 def test_front_matter_problem_codes():
-    with pytest.raises(ParseProblem) as info:
+    with pytest.raises(ItemProblem) as info:
         front_matter(b"   \n")
     assert info.value.code == "empty"
 

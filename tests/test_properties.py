@@ -26,11 +26,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import storygraph
+from storygraph.errors import ItemProblem
 from storygraph.export import render
-from storygraph.fields import FieldProblem, to_article
+from storygraph.fields import to_article
 from storygraph.load import read_item
 from storygraph.model import Article, Notice, Skipped
-from storygraph.parse import ParseProblem, front_matter
+from storygraph.parse import front_matter
 from storygraph.urls import canonical_url, is_web_url
 
 
@@ -127,7 +128,7 @@ def yamlish(draw) -> bytes:
 def _parse_or_problem(data: bytes):
     try:
         return front_matter(data)
-    except ParseProblem as problem:
+    except ItemProblem as problem:
         return problem
 
 
@@ -135,7 +136,7 @@ def _parse_or_problem(data: bytes):
 @given(st.one_of(st.binary(max_size=3000), yamlish()))
 def test_front_matter_returns_a_mapping_or_a_known_problem(yaml_backend, data):
     outcome = _parse_or_problem(data)
-    if isinstance(outcome, ParseProblem):
+    if isinstance(outcome, ItemProblem):
         assert outcome.code in PARSE_CODES and outcome.reason
     else:
         assert isinstance(outcome, dict)
@@ -191,7 +192,7 @@ _FIELDS = ["title", "excerpt", "text", "publishedDateTime", "webUrl", "originalU
 def test_to_article_keeps_or_refuses_any_mapping(meta):
     try:
         article, notices = to_article(meta, "f.md")
-    except FieldProblem as problem:
+    except ItemProblem as problem:
         assert problem.code in FIELD_CODES
         return
     assert all(n.file == "f.md" and n.field and n.message for n in notices)

@@ -1,0 +1,123 @@
+"""Input source: a folder of ``.md`` files with YAML front matter (walked recursively).
+
+Every ``.md`` file under the root is a path of the source; other files are counted in
+``ignored``. Folders are walked in sorted order, following symlinks but never entering a
+folder twice (symlink loops end there). :func:`read_item` reads and parses one file and
+never raises for a problem with the file itself: the file becomes a
+:class:`~storygraph.model.Skipped` with a code (see the README's bad-input table).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import InputError, ItemProblem
+from .fields import to_article, with_keys
+from .model import Article, Notice, Skipped
+from .parse import front_matter
+
+__all__ = ["FolderSource", "iter_markdown", "read_item", "parse_markdown"]
+
+Result = tuple[Article | Skipped, list[Notice]]
+
+
+class FolderSource:
+    """The ``.md`` files under ``root`` (a :class:`~storygraph.sources.Source`).
+
+    ``paths`` are relative POSIX paths in walk order; ``root`` is absolute (resolved),
+    so a worker with another working directory reads the same files. A source pickles
+    without its listing: a worker gets the folder and the size limit, not every name.
+    """
+
+    kind = "folder"
+    splittable = True
+
+    def __init__(self, root: Path, max_file_bytes: int, paths: Sequence[str] = (), ignored: int = 0) -> None:
+        self.root = root
+        self.max_file_bytes = max_file_bytes
+        self.paths = list(paths)
+        self.ignored = ignored
+
+    @classmethod
+    def accepts(cls, content: str | os.PathLike) -> bool:
+        return True  # the last kind tried: anything else is read as a folder (or refused as one)
+
+    @classmethod
+    def open(cls, content: str | os.PathLike, max_file_bytes: int) -> "FolderSource":
+        """List the folder. Raises :class:`~storygraph.errors.InputError` when ``content`` is not a folder."""
+        base = Path(content)
+        if not base.is_dir():
+            raise InputError(f"{content}: not a folder of news items (nor a .jsonl file)")
+        base = base.resolve()
+        paths: list[str] = []
+        ignored = 0
+        for rel, is_md in iter_markdown(base):
+            if is_md:
+                paths.append(rel)
+            else:
+                ignored += 1
+        return cls(base, max_file_bytes, paths, ignored)
+
+    def read_batch(self, batch: Sequence[str]) -> list[Result]:
+        """:func:`read_item` of each path in ``batch``, in order."""
+        return [read_item(self.root, rel, self.max_file_bytes) for rel in batch]
+
+    def __reduce__(self):
+        return (FolderSource, (self.root, self.max_file_bytes))
+
+
+def iter_markdown(base: Path) -> Iterator[tuple[str, bool]]:
+    """Yield ``(relative posix path, is_markdown)`` for every file under ``base``, sorted."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # a symlink back into the tree
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        rel_dir = Path(dirpath).relative_to(base)
+        for name in sorted(filenames):
+            yield (rel_dir / name).as_posix(), name.lower().endswith(".md")
+
+
+def read_item(base: Path, rel: str, max_file_bytes: int) -> Result:
+    """Read and normalise the file ``rel`` under ``base``. Never raises for a problem with the file itself."""
+    path = base / rel
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever.
+        # Type and size are checked on the open file, so a swap after a stat cannot fool them.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return Skipped(rel, "not-a-file", "not a regular file (a FIFO, socket or device)"), []
+            if info.st_size > max_file_bytes:
+                size = info.st_size
+                return Skipped(rel, "too-large", f"file is {size} bytes, over the limit of {max_file_bytes}"), []
+            data = handle.read(max_file_bytes + 1)
+    except FileNotFoundError:
+        if path.is_symlink():
+            return Skipped(rel, "broken-link", "symbolic link to a file that does not exist"), []
+        return Skipped(rel, "vanished", "file disappeared while the run was reading the folder"), []
+    except IsADirectoryError:
+        return Skipped(rel, "not-a-file", "not a regular file"), []
+    except OSError as exc:
+        return Skipped(rel, "unreadable", f"cannot be read: {exc.strerror or exc}"), []
+    return parse_markdown(data, rel)
+
+
+def parse_markdown(data: bytes, rel: str) -> Result:
+    """Parse the bytes of the ``.md`` file ``rel`` (on disk or at a URL). Never raises for a
+    problem with the content."""
+    try:
+        article, notices = to_article(front_matter(data), rel)
+    except ItemProblem as exc:
+        return Skipped(rel, exc.code, exc.reason), []
+    return with_keys(article), notices
