@@ -1,7 +1,8 @@
 """Command line: a thin layer over :func:`storygraph.cluster`.
 
-Data goes to ``-o FILE`` or stdout (``-o -``); progress, the summary and errors
-go to stderr. Exit codes: 0 ok, 1 error, 2 usage.
+Data goes to ``-o FILE`` or stdout (``-o -``, JSON unless ``--format`` says otherwise);
+progress, the summary and errors go to stderr. Exit codes: 0 ok, 1 error
+(:class:`CommandError`, a :class:`click.ClickException`), 2 usage (:class:`click.UsageError`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
     from .result import ClusterResult
 
 _DEFAULTS = ClusterOptions()
+
+
+class CommandError(click.ClickException):
+    """A command failed (exit 1): ``storygraph: error: <message>`` on stderr."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"storygraph: error: {self.format_message()}", file=file, err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,14 +98,20 @@ def _build_options(fmt_check, **values) -> ClusterOptions:
 def _check_output_folder(output: str) -> None:
     folder = os.path.dirname(os.path.abspath(output))
     if output != "-" and not os.path.isdir(folder):  # say so now, not after a long run
-        click.echo(f"storygraph: error: {output}: folder {folder} does not exist", err=True)
-        sys.exit(1)
+        raise CommandError(f"{output}: folder {folder} does not exist")
+
+
+def _require_items(loaded, content: str) -> None:
+    """No input items is a mistake (a wrong folder, an empty export), not an empty result."""
+    if loaded.inputs == 0:
+        found = "no non-blank lines" if loaded.kind == "jsonl" else "no .md files"
+        raise CommandError(f"{content}: no news items to cluster ({found})")
 
 
 @main.command("cluster")
 @_content_argument
 @click.option("-o", "--output", default="stories.json", show_default=True,
-              help="Output file (.json, .graphml, .gexf, .html), or '-' for stdout (needs --format).")
+              help="Output file (.json, .graphml, .gexf, .html), or '-' for stdout (JSON unless --format says otherwise).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format; default from the extension.")
 @click.option("--edges", "edge_file", type=click.Path(exists=True),
               help="Cluster with the edges of this .csv/.parquet file (from 'storygraph edges' or another "
@@ -120,7 +134,7 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     \b
     Examples:
       storygraph cluster content/ -o stories.graphml     # open in Gephi
-      storygraph cluster content/ -o - --format json | jq '.stories[0]'
+      storygraph cluster content/ -o - | jq '.stories[0]'
       storygraph cluster content/ --dask local:4 -o stories.json
     """
     from .export import write
@@ -138,12 +152,12 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     _check_output_folder(output)
     try:
         result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file)
+        _require_items(result.loaded, content)
         export_started = time.perf_counter()
         write(result, output, chosen[0])
         export = (time.perf_counter() - export_started, peak_rss())  # not a stage of the run: timed here
     except StorygraphError as exc:
-        click.echo(f"storygraph: error: {exc}", err=True)
-        sys.exit(1)
+        raise CommandError(str(exc)) from None
     _report(result, export, output, time.perf_counter() - started, quiet, verbose)
 
 
@@ -174,18 +188,18 @@ def edges_command(content: str, output: str, threshold: float, top_k: int, windo
     )
     _check_output_folder(output)
     try:
-        built = build_graph(content, options, progress=_progress_factory(quiet))
-        write_edges(output, built.table, built.edges)
+        graph = build_graph(content, options, progress=_progress_factory(quiet))
+        _require_items(graph.loaded, content)
+        write_edges(output, graph.table, graph.edges)
     except StorygraphError as exc:
-        click.echo(f"storygraph: error: {exc}", err=True)
-        sys.exit(1)
+        raise CommandError(str(exc)) from None
     if verbose:
-        _explain(built.loaded)
+        _explain(graph.loaded)
     if not quiet:
-        kinds = built.edges.kind_counts()
+        kinds = graph.edges.kind_counts()
         click.echo(
-            f"storygraph: {built.loaded.inputs} inputs, {len(built.loaded.skipped)} skipped, "
-            f"{len(built.table.nodes)} nodes, {len(built.edges)} edges ({kinds['related']} related, "
+            f"storygraph: {graph.loaded.inputs} inputs, {len(graph.loaded.skipped)} skipped, "
+            f"{len(graph.table.nodes)} nodes, {len(graph.edges)} edges ({kinds['related']} related, "
             f"{kinds['similar']} similar, {kinds['both']} both) -> {output} in {time.perf_counter() - started:.1f} s",
             err=True,
         )
@@ -252,11 +266,9 @@ def evaluate_command(output: str, truth: str, as_json: bool) -> None:
     try:
         result = evaluate_document(read_document(output), read_truth(truth))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        click.echo(f"storygraph: error: {output}: not a storygraph JSON output ({exc})", err=True)
-        sys.exit(1)
+        raise CommandError(f"{output}: not a storygraph JSON output ({exc})") from None
     except StorygraphError as exc:
-        click.echo(f"storygraph: error: {exc}", err=True)
-        sys.exit(1)
+        raise CommandError(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result, sort_keys=True))
         return

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import click
 import networkx as nx
 import pytest
 from click.testing import CliRunner
@@ -49,8 +50,44 @@ def test_options_reach_the_output(runner):
     assert json.loads(res.stdout)["stats"]["edges_related"] == 0
 
 
+def test_stdout_without_format_is_json(runner):
+    plain = runner.invoke(main, ["cluster", str(FIXTURES), "-o", "-", "-q"])
+    assert plain.exit_code == 0, plain.stderr
+    explicit = runner.invoke(main, ["cluster", str(FIXTURES), "-o", "-", "--format", "json", "-q"])
+    assert plain.stdout_bytes == explicit.stdout_bytes
+    assert json.loads(plain.stdout)["stats"]["inputs"] == len(list(FIXTURES.rglob("*.md")))
+
+
+def _no_items(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a news item", encoding="utf-8")
+    (tmp_path / "none.jsonl").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_bytes(b"\n  \n\n")
+    return {tmp_path / "empty": "no .md files", tmp_path / "other": "no .md files",
+            tmp_path / "none.jsonl": "no non-blank lines", tmp_path / "blank.jsonl": "no non-blank lines"}
+
+
+@pytest.mark.parametrize("command", ["cluster", "edges"])
+def test_content_without_items_is_an_error_naming_it(runner, tmp_path, command):
+    out = tmp_path / ("x.json" if command == "cluster" else "x.csv")
+    for content, why in _no_items(tmp_path).items():
+        res = runner.invoke(main, [command, str(content), "-o", str(out)])
+        assert res.exit_code == 1, (content, res.output)
+        assert res.stderr == f"storygraph: error: {content}: no news items to cluster ({why})\n"
+        assert not out.exists()
+
+
+def test_errors_are_click_exceptions_with_exit_1(runner, tmp_path):
+    res = runner.invoke(main, ["cluster", str(FIXTURES), "-o", str(tmp_path / "no" / "x.json")],
+                        standalone_mode=False)
+    assert isinstance(res.exception, click.ClickException) and res.exception.exit_code == 1
+    shown = runner.invoke(main, ["cluster", str(FIXTURES), "-o", str(tmp_path / "no" / "x.json")])
+    assert shown.exit_code == 1
+    assert shown.stderr == f"storygraph: error: {tmp_path / 'no' / 'x.json'}: folder {tmp_path / 'no'} does not exist\n"
+
+
 def test_usage_errors_exit_2(runner, tmp_path):
-    assert runner.invoke(main, ["cluster", str(FIXTURES), "-o", "-"]).exit_code == 2
     res = runner.invoke(main, ["cluster", str(FIXTURES), "--threshold", "3"])
     assert res.exit_code == 2 and "threshold=3.0" in res.output
     assert runner.invoke(main, ["cluster", str(tmp_path / "missing")]).exit_code == 2

@@ -112,8 +112,7 @@ def test_xml_forbidden_characters_never_reach_xml(write_items, tmp_path):
 def test_format_selection():
     assert format_for("x.GraphML") == "graphml"
     assert format_for("-", "gexf") == "gexf"
-    with pytest.raises(ExportError, match="--format"):
-        format_for("-")
+    assert format_for("-") == "json"  # stdout: the default format
     with pytest.raises(ExportError, match="extension '.csv'"):
         format_for("x.csv")
 

@@ -3,7 +3,7 @@
 :func:`write` picks the format from ``format`` or the file extension and writes
 through a temporary file in the target folder, renamed into place only when
 complete, so an interrupted run leaves the previous output whole. ``-`` writes
-to standard output (``format`` is then required).
+to standard output (JSON unless ``format`` says otherwise).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
             raise ExportError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
         return format
     if str(path) == "-":
-        raise ExportError("writing to stdout ('-o -') needs --format (json, graphml, gexf or html)")
+        return "json"  # the default format: `storygraph cluster content/ -o - | jq` is what people type
     suffix = Path(path).suffix.lower()
     for name, suffixes in EXTENSIONS.items():
         if suffix in suffixes:
