@@ -13,6 +13,47 @@ TRUTH = ROOT / "fixtures" / "content.stories.tsv"
 SHARED = ROOT.parent / "shared"
 
 
+def md_files(root: Path = FIXTURES) -> list[str]:
+    """The ``.md`` files under ``root`` (relative POSIX paths, sorted): the items of a folder."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.md") if p.is_file())
+
+
+def other_files(root: Path = FIXTURES) -> list[str]:
+    """The other files under ``root``: what a run counts as ignored."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix != ".md")
+
+
+def without_front_matter(root: Path = FIXTURES) -> list[str]:
+    """The ``.md`` files that do not start with a front-matter block (the sample's README)."""
+    return [rel for rel in md_files(root) if not (root / rel).read_bytes().startswith(b"---")]
+
+
+def truth_rows() -> int:
+    """Items labelled in the sample's truth file (one a line after the header)."""
+    return len([line for line in TRUTH.read_text(encoding="utf-8").splitlines()[1:] if line.strip()])
+
+
+#: The small story corpus of :func:`story_corpus`: each folder is one story, with this many items.
+STORY_GROUPS = {"quake": 4, "merger": 3, "lone": 1}
+#: The options that corpus's stories depend on, passed explicitly so a new default cannot move them.
+STORY_KNOBS = dict(threshold=0.15, top_k=20, window_days=7.0, related_weight=0.5, algorithm="leiden",
+                   resolution=8.0, reference_weight=1000.0, seed=42)
+
+
+def story_corpus(write_items) -> Path:
+    """Write the corpus of :data:`STORY_GROUPS`: an earthquake over two days, a merger over three
+    (titles sharing words within a story, none across), and a lone article."""
+    files = {}
+    for i in range(STORY_GROUPS["quake"]):
+        files[f"quake/{i}.md"] = item(f"Earthquake of magnitude 7 hits Taiwan coast {i}", f"https://news{i}.com/quake",
+                                      published=f"2024-04-0{3 + i % 2}T0{i}:00:00Z", excerpt="Taiwan earthquake tsunami warning")
+    for i in range(STORY_GROUPS["merger"]):
+        files[f"merger/{i}.md"] = item(f"Fabrikam agrees to buy Northwind for $2 billion {i}", f"https://biz{i}.com/deal",
+                                       published=f"2024-04-1{i}T09:00:00Z", excerpt="Fabrikam Northwind acquisition deal")
+    files["lone/0.md"] = item("Local bakery wins pastry award", "https://town.com/bakery", published="2024-04-20T00:00:00Z")
+    return write_items(files)
+
+
 def needs_shared(sub: str) -> Path:
     """Return ../shared/<sub>, or skip the test when it is absent (a fresh clone)."""
     path = SHARED / sub

@@ -110,6 +110,18 @@ def test_no_import_cycle():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def test_only_the_cli_and_the_facade_import_the_pipeline_and_nothing_imports_the_facade():
+    graph = import_graph()
+    assert sorted(m for m, deps in graph.items() if "storygraph.pipeline" in deps) == ["storygraph", "storygraph.cli"]
+    assert sorted(m for m, deps in graph.items() if "storygraph" in deps) == []
+
+
+def test_writers_read_the_data_layer_not_the_result_or_the_pipeline():
+    graph = import_graph()
+    writers = {m: deps for m, deps in graph.items() if m.startswith("storygraph.export")}
+    assert writers and all(not deps & {"storygraph.result", "storygraph.pipeline"} for deps in writers.values())
+
+
 def test_no_function_over_60_lines():
     too_long = [f"{name}: {entry}" for name, path in modules().items() for entry in long_functions(path)]
     assert too_long == []

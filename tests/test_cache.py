@@ -1,9 +1,6 @@
 """The parse cache never changes a result: warm runs equal --no-cache runs."""
 
-import json
 import os
-
-import pytest
 
 import storygraph
 from storygraph import cache as cache_mod
@@ -75,27 +72,3 @@ def test_unusable_cache_folder_does_not_stop_the_run(write_items, tmp_path):
     blocker.write_text("x")
     result = storygraph.cluster(root, cache_dir=str(blocker))
     assert [f for n in result.nodes for f in n.files] == ["x.md"]
-
-
-@pytest.mark.parametrize("lines, expected", [
-    # ids that differ only in characters text cleaning removes are one id
-    ([{"id": "a\u0001", "title": "x one"}, {"id": "a", "title": "x two"}], {"a": "duplicate-id"}),
-    # a line without an id does not collide with an explicit id "line 2"
-    ([{"id": "line 2", "title": "x one"}, {"title": "x two", "webUrl": "https://e.com/2"}], {}),
-])
-def test_jsonl_ids(tmp_path, lines, expected):
-    path = tmp_path / "items.jsonl"
-    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
-    result = storygraph.cluster(path)
-    assert {s.file: s.code for s in result.skipped} == expected
-
-
-def test_jsonl_lone_surrogate_id_and_huge_line(tmp_path):
-    path = tmp_path / "items.jsonl"
-    path.write_bytes(b'{"id": "b\\ud800", "title": "Heat in Echo"}\n' + b'{"title": "' + b"x" * 3000 + b'"}\n'
-                     + b'{"id": "ok", "title": "Fine"}\n')
-    result = storygraph.cluster(path, max_file_bytes=1000)
-    assert {s.file: s.code for s in result.skipped} == {"line 2": "too-large"}
-    assert sorted(f for n in result.nodes for f in n.files) == ["b", "ok"]
-    for fmt in ("json", "graphml", "gexf"):
-        render(result, fmt)  # no UnicodeEncodeError

@@ -79,7 +79,7 @@ def test_foreign_file_rows_are_canonicalised_merged_and_accounted_for(write_item
         encoding="utf-8",
     )
     seconds = built.days * 86400.0
-    edges, notices = read_edges(path, built.table, seconds)
+    edges, notices = read_edges(path, built.table, seconds, related_weight=0.5, window_days=7.0)
     index = {n.id: i for i, n in enumerate(built.table.nodes)}
     pairs = {(built.table.nodes[a].id, built.table.nodes[b].id): (k, s, w) for a, b, k, w, s in edges.rows()}
     assert pairs == {
@@ -98,9 +98,9 @@ def test_an_unweighted_file_counts_each_edge_as_one(write_items, tmp_path):
     path = tmp_path / "plain.csv"
     path.write_text("source,target\nhttps://news.com/quake,https://other.com/quake-damage\n"
                     "https://news.com/quake,https://third.com/later\n", encoding="utf-8")
-    edges, _ = read_edges(path, built.table, built.days * 86400.0)
+    edges, _ = read_edges(path, built.table, built.days * 86400.0, related_weight=0.5, window_days=7.0)
     assert [(w, s) for *_, w, s in edges.rows()] == [(1.0, 0.0), (0.0, 0.0)]  # the second: 88 days apart
-    assert storygraph.cluster(root, edge_file=path).stories[0].size == 2
+    assert storygraph.cluster(root, edge_file=path, window_days=7.0).stories[0].size == 2
 
 
 def test_a_folder_of_parquet_parts_is_one_edge_file(tmp_path):
@@ -127,7 +127,7 @@ def test_weight_and_kind_columns_are_used_as_given(write_items, tmp_path):
     path.write_text("source,target,kind,similarity,weight\n"
                     "https://news.com/quake,https://third.com/later,related,0.1,2.5\n"
                     "https://third.com/later,https://news.com/quake,similar,0.3,1.0\n", encoding="utf-8")
-    edges, notices = read_edges(path, built.table, built.days * 86400.0)
+    edges, notices = read_edges(path, built.table, built.days * 86400.0, related_weight=0.5, window_days=7.0)
     assert [(k, s, w) for *_, k, w, s in edges.rows()] == [("both", 0.3, 2.5)] and notices == []
 
 
@@ -174,6 +174,28 @@ def test_parquet_without_pyarrow_says_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(storygraph.DependencyError, match=r"pip install 'storygraph\[dask\]'"):
         write_edges(tmp_path / "e.parquet", built.table, built.edges)
     assert not (tmp_path / "e.parquet").exists()
+
+
+def test_the_two_edge_sources_agree_on_a_written_file(tmp_path):
+    # tfidf_edges and file_edges share a signature: either can feed the pipeline; a file written from
+    # one gives the other the same edges (with weights recomputed when the file has none)
+    from storygraph.edgefile import file_edges, write_edges
+    from storygraph.similarity import tfidf_edges
+
+    graph = storygraph.build_graph(FIXTURES, use_cache=False)
+    seconds = np.array([n.published.timestamp() if n.published else np.nan for n in graph.table.nodes])
+    knobs = dict(related_weight=0.5, window_days=7.0)
+    computed, _ = tfidf_edges(graph.table, graph.matrix, seconds, lambda n: None, threshold=0.15, top_k=20, **knobs)
+    write_edges(tmp_path / "e.csv", graph.table, computed)
+    ticks = []
+    read, notices = file_edges(graph.table, graph.matrix, seconds, ticks.append, path=tmp_path / "e.csv", **knobs)
+    assert notices == [] and sum(ticks) == len(graph.table.nodes)
+    for name in ("left", "right", "kind", "similarity", "weight"):
+        assert np.array_equal(getattr(read, name), getattr(computed, name)), name
+    rows = (tmp_path / "e.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "no-weight.csv").write_text("\n".join(line.rsplit(",", 1)[0] for line in rows) + "\n", encoding="utf-8")
+    recomputed, _ = file_edges(graph.table, graph.matrix, seconds, ticks.append, path=tmp_path / "no-weight.csv", **knobs)
+    assert np.array_equal(recomputed.weight, computed.weight)  # the same edge rule, graph.edge_weights
 
 
 def test_edges_of_a_jsonl_input_round_trip(tmp_path):

@@ -70,7 +70,8 @@ def test_jsonl_input_clusters_and_evaluates(tmp_path):
                                              json.dumps({"title": "no id, no url"})]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = storygraph.cluster(path)
-    assert result.loaded.kind == "jsonl" and result.loaded.ignored == 1
+    assert result.loaded.kind == "jsonl" and result.loaded.ignored == lines.count("")
+    assert result.loaded.inputs == len(lines) - lines.count("")
     skipped = {s.file: s.code for s in result.skipped}
     assert skipped == {"line 12": "invalid-json", "line 13": "not-a-mapping", "q0": "duplicate-id",
                        "line 15": "no-url"}

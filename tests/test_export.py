@@ -133,6 +133,15 @@ def test_write_is_atomic(result, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["stories.json"]  # no temporary left behind
 
 
+def test_writing_is_a_function_that_changes_nothing(result, tmp_path):
+    before = (dict(result.timings), dict(result.peak_rss), result.to_json())
+    storygraph.write(result, tmp_path / "a.gexf")
+    result.write(tmp_path / "b.gexf")  # the delegate
+    assert (tmp_path / "a.gexf").read_bytes() == (tmp_path / "b.gexf").read_bytes() == render(result, "gexf")
+    assert (dict(result.timings), dict(result.peak_rss), result.to_json()) == before
+    assert "export" not in result.timings  # the CLI times the export, not the result
+
+
 def test_write_into_missing_folder_is_a_clear_error(result, tmp_path):
     with pytest.raises(ExportError, match="does not exist"):
         write(result, tmp_path / "nope" / "x.json")

@@ -1,16 +1,24 @@
-"""Load stage: every .md file becomes an Article or a Skipped with a specific reason."""
+"""Load stage: every item (a .md file, a JSON Lines line) becomes an Article or a Skipped
+with a specific reason; the sources behind it (folder, JSON Lines) and the engine's mapping."""
 
+import json
 import os
+import pickle
 from datetime import datetime, timezone
 
+import networkx as nx
 import pytest
+from lxml import etree
 
+import storygraph
 from storygraph.errors import InputError, ItemProblem
-from storygraph.load import load_content
+from storygraph.export import render
+from storygraph.load import load, load_content
 from storygraph.model import Article
 from storygraph.parse import front_matter
+from storygraph.sources import batches, open_source
 
-from conftest import FIXTURES, item
+from conftest import FIXTURES, item, md_files, other_files, without_front_matter
 
 
 def _load(root):
@@ -18,8 +26,7 @@ def _load(root):
 
 
 def test_skip_reasons_are_specific(write_items, yaml_backend):
-    root = write_items(
-        {
+    files = {
             "ok.md": item("Fine", "https://example.com/fine"),
             "empty.md": "",
             "plain.md": "just text, no front matter\n",
@@ -36,7 +43,7 @@ def test_skip_reasons_are_specific(write_items, yaml_backend):
             "dup.md": "---\ntitle: a\ntitle: b\nwebUrl: https://e.com/c\n---\n",
             "notes.txt": "ignored",
         }
-    )
+    root = write_items(files)
     result = _load(root)
     codes = {s.file: s.code for s in result.skipped}
     assert [a.file for a in result.articles] == ["ok.md"]
@@ -55,7 +62,8 @@ def test_skip_reasons_are_specific(write_items, yaml_backend):
         "bomb.md": "invalid-yaml",
         "dup.md": "duplicate-key",
     }
-    assert result.ignored == 1 and result.inputs == 14
+    assert result.inputs == sum(1 for rel in files if rel.endswith(".md"))
+    assert result.ignored == sum(1 for rel in files if not rel.endswith(".md"))
     # reasons are for people: they say what is wrong
     reasons = {s.file: s.reason for s in result.skipped}
     assert "line" in reasons["badyaml.md"] and "'title'" in reasons["dup.md"]
@@ -155,8 +163,84 @@ def test_missing_root_raises():
 
 def test_fixtures_account_for_every_file():
     result = _load(FIXTURES)
-    md = sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.rglob("*.md"))
     seen = sorted([a.file for a in result.articles] + [s.file for s in result.skipped])
-    assert seen == md
-    assert [(s.file, s.code) for s in result.skipped] == [("README.md", "no-front-matter")]
-    assert result.ignored == 1  # cloud/notes.txt
+    assert seen == md_files() and result.inputs == len(md_files())
+    assert [(s.file, s.code) for s in result.skipped] == [(rel, "no-front-matter") for rel in without_front_matter()]
+    assert result.ignored == len(other_files())  # cloud/notes.txt
+
+
+# --- the sources and the engine ------------------------------------------------------------------
+
+def test_open_source_picks_the_kind(tmp_path):
+    lines = tmp_path / "items.jsonl"
+    lines.write_text('{"id": "a", "title": "One"}\n\n{"id": "b", "title": "Two"}\n', encoding="utf-8")
+    folder = open_source(FIXTURES, 1000)
+    assert (folder.kind, folder.paths, folder.ignored) == ("folder", md_files(), len(other_files()))
+    assert open_source(FIXTURES.as_uri(), 1000).kind == "folder"  # file:// is the local folder
+    jsonl = open_source(lines, 1000)
+    assert (jsonl.kind, jsonl.paths, jsonl.ignored) == ("jsonl", ["line 1", "line 3"], 1)
+    with pytest.raises(InputError, match="not a folder"):
+        open_source(tmp_path / "missing", 1000)
+
+
+def test_a_folder_reads_the_same_in_any_batches_and_after_pickling():
+    source = open_source(FIXTURES, 10 << 20)
+    whole = source.read_batch(source.paths)
+    pieces = [result for batch in batches(source, 7) for result in source.read_batch(batch)]
+    assert pieces == whole and len(whole) == len(md_files())
+    shipped = pickle.dumps(source)  # what a Dask task or a forked worker receives
+    assert pickle.loads(shipped).read_batch(source.paths[:5]) == whole[:5]
+    assert len(shipped) < len(pickle.dumps(source.paths))  # the folder and the limit, not every name
+
+
+def test_the_engine_gives_every_item_in_order_whatever_the_jobs(write_items):
+    root = write_items({f"{i:03d}.md": item(f"Story {i}", f"https://e.com/{i}") for i in range(300)})
+    ticks = []
+    parallel = load(open_source(root, 10 << 20), jobs=2, tick=ticks.append)  # over 256 files: forked workers
+    assert parallel == load_content(root, 10 << 20)
+    assert [a.file for a in parallel.articles] == md_files(root) and sum(ticks) == len(md_files(root))
+
+
+# --- JSON Lines ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lines, expected", [
+    # ids that differ only in characters text cleaning removes are one id
+    ([{"id": "a\u0001", "title": "x one"}, {"id": "a", "title": "x two"}], {"a": "duplicate-id"}),
+    # a line without an id does not collide with an explicit id "line 2"
+    ([{"id": "line 2", "title": "x one"}, {"title": "x two", "webUrl": "https://e.com/2"}], {}),
+])
+def test_jsonl_ids(tmp_path, lines, expected):
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    result = storygraph.cluster(path)
+    assert {s.file: s.code for s in result.skipped} == expected
+
+
+def test_jsonl_lone_surrogate_id_and_huge_line(tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b'{"id": "b\\ud800", "title": "Heat in Echo"}\n' + b'{"title": "' + b"x" * 3000 + b'"}\n'
+                     + b'{"id": "ok", "title": "Fine"}\n')
+    result = storygraph.cluster(path, max_file_bytes=1000)
+    assert {s.file: s.code for s in result.skipped} == {"line 2": "too-large"}
+    assert sorted(f for n in result.nodes for f in n.files) == ["b", "ok"]  # the lone surrogate is cleaned away
+    doc = json.loads(render(result, "json"))
+    assert sorted(n["title"] for n in doc["nodes"]) == ["Fine", "Heat in Echo"]
+    for fmt, read in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
+        data = render(result, fmt)
+        etree.fromstring(data)  # strict XML
+        path = tmp_path / f"out.{fmt}"
+        path.write_bytes(data)
+        assert sorted(read(path).nodes) == sorted(n["id"] for n in doc["nodes"]), fmt
+
+
+def test_jsonl_is_read_in_one_pass_in_order(tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"id": "a", "title": "One"}\n\n{"id": "a", "title": "Again"}\n{"id": "c", "title": "Three"}\n',
+                    encoding="utf-8")
+    source = open_source(path, 1000)
+    # ids must be unique across the file: it is one batch, never split between workers
+    assert not source.splittable and batches(source, 1) == [source.paths]
+    result = load(source)
+    assert [a.file for a in result.articles] == ["a", "c"]
+    assert [(s.file, s.code) for s in result.skipped] == [("a", "duplicate-id")]
+    assert (result.inputs, result.ignored, result.kind) == (3, 1, "jsonl")

@@ -1,0 +1,94 @@
+"""Graph stage: nodes from articles (canonical URLs, related-only nodes, aliases) and the edge rule."""
+
+import doctest
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from storygraph import graph
+from storygraph.graph import build_edges, build_nodes, days, edge_weights
+from storygraph.model import KINDS, Article, NodeTable, Pairs, RelatedRef
+
+T0 = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
+
+
+def art(file, url, title="t", days=0, **kw):
+    return Article(file=file, url=url, title=title, published=T0 + timedelta(days=days), **kw)
+
+
+def test_files_sharing_a_canonical_url_are_one_node():
+    table = build_nodes(
+        [
+            art("a.md", "https://www.example.com/news/story/?utm_source=rss", title="Old title", days=0),
+            art("b.md", "https://example.com/news/amp/story", title="Updated title", days=1),
+            art("c.md", "https://example.com/other", related=(RelatedRef(url="https://example.com/news/story.amp"),)),
+        ]
+    )
+    ids = [n.id for n in table.nodes]
+    assert ids == ["https://example.com/news/story", "https://example.com/other"]
+    story = table.nodes[0]
+    assert story.files == ("a.md", "b.md")
+    assert story.title == "Updated title"  # the newest file speaks for the node
+    assert story.url == "https://example.com/news/amp/story"  # shortest of its URLs
+    assert table.related.tolist() == [[0, 1]]
+
+
+def test_related_only_urls_become_external_nodes_and_aliases_resolve():
+    ref_out = RelatedRef(url="https://outside.org/x", title="Outside", published=T0)
+    ref_amp = RelatedRef(url="https://example-com.cdn.ampproject.org/c/s/example.com/b?amp")
+    refs = (ref_out, ref_out, ref_amp)
+    table = build_nodes(
+        [
+            art("a.md", "https://example.com/a", related=refs),
+            art("b.md", "https://example.com/b-canonical", alt_urls=("https://example.com/b?amp",)),
+        ]
+    )
+    by_id = {n.id: n for n in table.nodes}
+    assert by_id["https://outside.org/x"].in_corpus is False
+    assert by_id["https://outside.org/x"].title == "Outside"
+    assert by_id["https://outside.org/x"].files == ()
+    index = {n.id: i for i, n in enumerate(table.nodes)}
+    a, b, out = index["https://example.com/a"], index["https://example.com/b-canonical"], index["https://outside.org/x"]
+    # the AMP-cache form of b's ampWebUrl resolves to b; the duplicate ref is one link
+    assert table.related.tolist() == sorted([sorted((a, out)), sorted((a, b))])
+    assert table.related_refs == len(refs)
+
+
+def test_no_related_option_ignores_lists():
+    table = build_nodes([art("a.md", "https://e.com/a", related=(RelatedRef(url="https://o.org/x"),))], use_related=False)
+    assert len(table.nodes) == 1 and len(table.related) == 0 and table.related_refs == 0
+
+
+def test_related_links_count_only_within_the_window():
+    weights = edge_weights(np.array([0.2, 0.2, 0.2, 0.2]), np.array([True, True, True, False]),
+                           np.array([3.0, np.nan, 70.0, 3.0]), related_weight=0.5, window_days=7)
+    # related within the window; undated (cannot rule it out); months apart (same topic: no evidence); similar only
+    assert weights.tolist() == pytest.approx([0.7, 0.7, 0.0, 0.2])
+
+
+def test_build_edges_joins_pairs_and_links_under_the_edge_rule():
+    # nodes 0, 1, 2 on days 0, 1, 30; node 3 undated
+    nodes = build_nodes([art(f"{i}.md", f"https://e.com/{i}") for i in range(4)]).nodes
+    table = NodeTable(nodes, related=np.array([[0, 1], [0, 2]], dtype=np.int64))
+    pairs = Pairs(np.array([0, 1]), np.array([1, 3]), np.array([0.5, 0.25], dtype=np.float32))
+    seconds = np.array([0.0, 1.0, 30.0, np.nan]) * 86400
+    edges = build_edges(table, pairs, np.array([0.4, 0.3], dtype=np.float32), seconds, related_weight=0.5,
+                        window_days=7)
+    rows = [(a, b, kind, weight, sim) for a, b, kind, weight, sim in edges.rows()]
+    assert rows == [
+        (0, 1, "both", 1.0, 0.5),  # the pair search's similarity wins, plus the related weight
+        (0, 2, "related", 0.0, pytest.approx(0.3)),  # 30 days apart: no evidence
+        (1, 3, "similar", 0.25, 0.25),  # undated: kept
+    ]
+    assert edges.kind_counts() == {kind: 1 for kind in KINDS}
+
+
+def test_days_is_the_one_conversion_from_seconds():
+    assert days(np.array([86400.0, 43200.0, np.nan])).tolist()[:2] == [1.0, 0.5]
+    assert np.isnan(days(np.array([np.nan]))[0])
+
+
+def test_the_module_examples_run():
+    found = doctest.testmod(graph)
+    assert found.attempted > 0 and found.failed == 0

@@ -1,0 +1,103 @@
+"""Similarity stage: TF-IDF, the windowed top-k search, its blocks, and the TF-IDF edge source."""
+
+import numpy as np
+
+import storygraph
+from storygraph.export import render
+from storygraph.similarity import duplicate_of, forked_blocks, similar_pairs, tfidf_edges, tfidf_matrix
+
+from conftest import FIXTURES
+
+
+def _sims(texts, days, **kw):
+    matrix, _ = tfidf_matrix(texts)
+    return similar_pairs(matrix, np.array(days, dtype=float), **kw).as_dict()
+
+
+def test_exact_copies_link_to_the_earliest_and_leave_top_k():
+    texts = ["acme recalls ten million phones"] * 3 + ["acme recalls phones batteries fire", "unrelated garden show"]
+    matrix, _ = tfidf_matrix(texts)
+    days = np.array([2.0, 0.0, 30.0, 1.0, 1.0])
+    assert duplicate_of(matrix, days, 7).tolist() == [1, 1, 2, 3, 4]  # day 30 is a new event
+    pairs = similar_pairs(matrix, days, top_k=1, threshold=0.1, window_days=7).as_dict()
+    assert pairs[(0, 1)] == 1.0  # the copy hangs on its original
+    assert (1, 3) in pairs  # the original's top-1 is a real neighbour, not its copy
+    # without merging, copies are ordinary rows: they fill each other's top-1
+    plain = similar_pairs(matrix, days, top_k=1, threshold=0.1, window_days=7, merge_copies=False).as_dict()
+    assert (1, 3) not in plain
+
+
+def test_similarity_respects_window_threshold_and_top_k():
+    texts = ["blizzard delays diablo expansion", "blizzard delays diablo expansion until spring",
+             "diablo expansion delayed by blizzard", "blizzard delays diablo expansion until summer",
+             "quarterly earnings beat estimates"]
+    days = [0, 1, 2, 30, 1]
+    pairs = _sims(texts, days, window_days=7, threshold=0.4, top_k=10)
+    assert set(pairs) == {(0, 1), (0, 2), (1, 2)}  # 3 is 28+ days away; 4 shares no words
+    assert all(0.4 <= v < 1.0 for v in pairs.values())
+    assert set(_sims(texts, days, window_days=7, threshold=0.5, top_k=10)) == {(0, 1), (0, 2)}  # (1, 2) is 0.44
+    # top_k=1: rows 1 and 2 both keep 0, row 0 keeps 1; (1, 2) is nobody's best
+    assert set(_sims(texts, days, window_days=7, threshold=0.4, top_k=1)) == {(0, 1), (0, 2)}
+    assert _sims(texts, days, window_days=7, threshold=0.99, top_k=10) == {}
+
+
+def test_undated_articles_compare_with_everything():
+    texts = ["solar flare disrupts radio", "solar flare disrupts radio signals", "solar flare disrupts radio links"]
+    pairs = _sims(texts, [0, np.nan, 400], window_days=7, threshold=0.15)
+    assert set(pairs) == {(0, 1), (1, 2)}
+
+
+def _random_corpus(seed, n, vocabulary, span):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(vocabulary)]
+    return [" ".join(rng.choice(words, 6)) for _ in range(n)], rng.integers(0, span, n).astype(float)
+
+
+def test_chunking_does_not_change_pairs():
+    texts, days = _random_corpus(0, 120, 40, 60)
+    whole = _sims(texts, days, chunk_size=1000, threshold=0.2, window_days=7)
+    small = _sims(texts, days, chunk_size=7, threshold=0.2, window_days=7)
+    assert whole.keys() == small.keys() and whole
+    assert all(abs(whole[k] - small[k]) < 1e-5 for k in whole)
+
+
+def test_forked_blocks_find_the_same_pairs():
+    texts, days = _random_corpus(1, 300, 60, 90)
+    days[::17] = np.nan  # undated rows take the every-column path
+    knobs = dict(chunk_size=16, threshold=0.2, top_k=20, window_days=7)
+    matrix, _ = tfidf_matrix(texts)
+    serial = similar_pairs(matrix, days, **knobs)
+    forked = similar_pairs(matrix, days, **knobs, map_blocks=forked_blocks(2))
+    assert len(serial) > 0
+    for name in ("left", "right", "similarity"):
+        assert np.array_equal(getattr(serial, name), getattr(forked, name)), name
+
+
+def test_parallel_similarity_gives_byte_identical_output():
+    one = storygraph.cluster(FIXTURES, jobs=1, chunk_size=8, use_cache=False)
+    two = storygraph.cluster(FIXTURES, jobs=2, chunk_size=8, use_cache=False)
+    assert len(two.nodes) >= 4 * 8  # enough blocks for the search to go to forked workers
+    assert render(one, "json") == render(two, "json")
+
+
+def test_empty_vocabulary_gives_no_pairs():
+    assert _sims(["the", "and the", "a"], [0, 0, 0], window_days=7, threshold=0.15) == {}
+
+
+def test_max_df_drops_terms_most_texts_share():
+    texts = ["storm hits coast", "storm closes port", "storm delays trains"]
+    assert "storm" in tfidf_matrix(texts)[1]
+    assert "storm" not in tfidf_matrix(texts, max_df=0.5)[1]
+
+
+def test_tfidf_edges_are_the_search_and_the_related_links():
+    graph = storygraph.build_graph(FIXTURES, use_cache=False)
+    seconds = graph.days * 86400.0
+    ticked = []
+    edges, notices = tfidf_edges(graph.table, graph.matrix, seconds, ticked.append, threshold=0.15, top_k=20,
+                                 window_days=7.0, related_weight=0.5)
+    assert notices == [] and sum(ticked) == len(graph.table.nodes)
+    kinds = edges.kind_counts()
+    assert kinds["related"] + kinds["both"] == len(graph.table.related)  # every related link is an edge
+    assert [np.array_equal(getattr(edges, name), getattr(graph.edges, name))
+            for name in ("left", "right", "kind", "similarity", "weight")] == [True] * 5
