@@ -116,9 +116,9 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         clock.lap("graph")
         matrix, terms = _tfidf(table, opts)
         seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
-        source = _edge_source(opts, edge_file, engine, len(table.nodes))
+        edge_source = _edge_source(opts, edge_file, engine, len(table.nodes))
         with progress("similarity", len(table.nodes)) as tick:
-            edges, notices = source(table, matrix, seconds, tick)
+            edges, notices = edge_source(table, matrix, seconds, tick)
         loaded.notices.extend(notices)
         clock.lap("similarity")
     if opts.dask is not None:
@@ -144,7 +144,9 @@ def _edge_source(opts: ClusterOptions, edge_file, engine, n: int) -> graph_stage
 
 
 @contextlib.contextmanager
-def _engine(opts: ClusterOptions) -> Iterator["_LocalEngine"]:
+def _engine(opts: ClusterOptions) -> Iterator:
+    """The engine of the run: ``load(source, tick)`` and ``block_map(n)`` (the similarity
+    blocks' :data:`~storygraph.similarity.BlockMap`, None for in-process), here or on Dask."""
     if opts.dask is None:
         yield _LocalEngine(opts)
         return

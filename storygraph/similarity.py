@@ -25,7 +25,7 @@ from .graph import build_edges, days
 from .model import Edges, NodeTable, Notice, Pairs
 from .progress import Tick
 
-__all__ = ["Pairs", "document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
+__all__ = ["document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
            "duplicate_of", "pair_similarity", "forked_blocks", "tfidf_edges", "BlockMap"]
 
 

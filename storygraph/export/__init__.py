@@ -1,6 +1,7 @@
-"""Export stage: JSON, GraphML and GEXF, written atomically.
+"""Export stage: JSON, GraphML, GEXF and the HTML report, written atomically.
 
-:func:`write` picks the format from ``format`` or the file extension and writes
+:func:`write` (``storygraph.write``) is the API: a function of the result, which it
+never changes. It picks the format from ``format`` or the file extension and writes
 through a temporary file in the target folder, renamed into place only when
 complete, so an interrupted run leaves the previous output whole. ``-`` writes
 to standard output (JSON unless ``format`` says otherwise).
@@ -63,7 +64,13 @@ def render(result: "Clustering", format: str) -> bytes:
 
 
 def write(result: "Clustering", path: str | os.PathLike, format: str | None = None) -> None:
-    """Render and write ``result`` to ``path`` (``-`` = stdout), streaming."""
+    """Write ``result`` to ``path`` in ``format`` (default: from the extension; ``-`` is
+    stdout, JSON by default), streaming, through a temporary file renamed into place.
+
+    >>> storygraph.write(storygraph.cluster("fixtures/content"), "stories.gexf")  # doctest: +SKIP
+
+    Raises :class:`~storygraph.errors.ExportError` for an unknown format or an unwritable path.
+    """
     fmt = format_for(path, format)
     chunks = _encoded(_renderer(fmt)(result))
     if str(path) == "-":
