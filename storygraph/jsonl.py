@@ -75,6 +75,9 @@ class JsonlSource:
                     out.append(_item(raw, number, self.max_line_bytes, seen))
         return out
 
+    def __reduce__(self):
+        return (JsonlSource, (self.path, self.max_line_bytes))
+
 
 def _open(path: Path) -> BinaryIO:
     try:

@@ -138,6 +138,17 @@ def test_evaluate_prints_scores(runner, tmp_path):
     assert bad.exit_code == 1 and "not a storygraph JSON output" in bad.stderr
 
 
+def test_import_and_help_stay_light():
+    # the pipeline (scikit-learn, networkx) loads on first use, not for `import storygraph` or --help
+    script = ("import sys, storygraph, storygraph.cli\n"
+              "from click.testing import CliRunner\n"
+              "CliRunner().invoke(storygraph.cli.main, ['cluster', '--help'])\n"
+              "print(sorted(m for m in ('sklearn', 'networkx', 'scipy') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
+
+
 def test_module_entry_point_runs():
     res = subprocess.run([sys.executable, "-m", "storygraph", "--version"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0 and __version__ in res.stdout
