@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a synthetic corpus of news items with known stories, in the real file format.
 
-    python benchmarks/generate.py N OUT_DIR [--seed S] [--jobs J]
+    python benchmarks/generate.py N OUT_DIR [--seed S] [--jobs J] [--dense]
 
 Writes N ``.md`` files under ``OUT_DIR`` in sharded subfolders (``0000/``, ``0001/``, ...,
 at most ``--per-folder`` files each, in publication order) and the true stories to
@@ -31,7 +31,33 @@ How the data is made (every name, URL and text is invented):
   videos (no ``webUrl``, ``featuredContent``), syndicated copies with one title,
   AMP duplicates of one article, midnight dates, empty excerpts, null topics.
 
-The output depends only on N and the seed (not on ``--jobs``). Standard library and
+``--dense`` (``generate(..., dense=True)``) models an aggregator's busy days instead of a
+sparse year: over days to months, a few big events a day, each covered by 50-500 outlets
+within a day or two, among the usual small stories and singletons. A benchmark for "stories
+must not depend on how dense the news is". Without it the output is exactly what it was
+before the option existed.
+
+- Big events: ``round(0.6 * N / 195.4)`` of them (195.4 is the mean of the size law), so
+  about 60% of the articles are in big events; sizes log-uniform in [50, 500] (stratified
+  draws, so the share holds at small N; below ~1,000 items they are scaled down so one
+  event cannot be the whole corpus). The first article is at the event's start, the others
+  follow with exponential offsets of mean 0.4 day capped at 2 days, 2% late (2-4 days).
+- Span: ``max(3, 0.6 * N / (3 * 195.4))`` days (10,000 items: 10.2 days, 100,000: 102 days),
+  so there are about 3 big events a day at every N. Big events and small stories start
+  uniformly over the span (on 2023-01-01 onwards); small stories keep the sparse law (the
+  k^-2 sizes over the other ~40% of the articles, the same within-story offsets, so their
+  late items can run up to ten days past the span).
+- Topics, text, related lists and front matter follow the same rules as above: big events
+  share topics with small stories (same-topic, other-event traps stay) and have their own
+  terms, syndicated copies, AMP duplicates, videos, midnight dates and so on.
+- Outlets: 4,000 instead of 600 (the first 600 are the sparse regime's); a small story draws
+  from its topic's 15-40 outlets as before, a big event from all the outlets covering its
+  topic's domain (600-680): mostly one article an outlet, 15% follow-ups from an outlet
+  already on the event, so a 500-article event has about 400 distinct outlets.
+- Article ids use a stride of 1,024 per story (64 in the sparse regime), since a big event
+  has up to ~800 articles with its coverage outside the corpus.
+
+The output depends only on N, the seed and ``--dense`` (not on ``--jobs``). Standard library and
 numpy only; strings are formatted by hand (a YAML dumper would be ~10x slower).
 """
 
@@ -41,6 +67,7 @@ import argparse
 import base64
 import datetime as dt
 import functools
+import math
 import multiprocessing
 import os
 import random
@@ -55,6 +82,16 @@ YEAR_START = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
 YEAR_SECONDS = 365 * 86400
 MAX_STORY = 60
 ARTICLES_PER_TOPIC = 400
+OUTLETS = 600  # the sparse regime's outlets (and the first OUTLETS of the dense regime's)
+
+# Dense regime (--dense): big events of BIG_MIN-BIG_MAX articles (log-uniform), BIG_SHARE of
+# the articles, BIG_PER_DAY of them a day on average; the span scales with N accordingly.
+BIG_MIN, BIG_MAX = 50, 500
+BIG_MEAN = (BIG_MAX - BIG_MIN) / math.log(BIG_MAX / BIG_MIN)  # mean of the log-uniform law, ~195.4
+BIG_SHARE = 0.6
+BIG_PER_DAY = 3
+DENSE_OUTLETS = 4000  # a domain then has 600-680 outlets: enough for 500 distinct on one event
+DENSE_ID_STRIDE = 1024  # > BIG_MAX + external coverage (at most 0.6 * BIG_MAX + 4)
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -329,19 +366,40 @@ SECTIONS = ("news", "tech", "business", "markets", "world", "gaming", "science",
 # --------------------------------------------------------------------------- plan (numpy)
 
 class Plan:
-    """Who is in which story, when: small numpy arrays, shared with workers by fork."""
+    """Who is in which story, when: small numpy arrays, shared with workers by fork.
 
-    def __init__(self, n: int, seed: int):
+    Dense: the small stories come first (story ids below ``small_stories``), then the big
+    events. Without ``dense`` every draw is what it was before the dense regime existed.
+    """
+
+    def __init__(self, n: int, seed: int, dense: bool = False):
         rng = np.random.default_rng(seed)
-        self.n, self.seed = n, seed
+        self.n, self.seed, self.dense = n, seed, dense
+        self.outlet_count = DENSE_OUTLETS if dense else OUTLETS
+        self.id_stride = DENSE_ID_STRIDE if dense else 64
+        n_small = n
+        big = np.zeros(0, dtype=np.int64)
+        if dense:
+            self.span_days = max(3.0, BIG_SHARE * n / (BIG_PER_DAY * BIG_MEAN))
+            n_big = round(BIG_SHARE * n / BIG_MEAN)
+            # Log-uniform sizes, stratified (one draw in each 1/n_big of the log range, in
+            # random order) so the big events' share of N stays near BIG_SHARE even at small N.
+            u = (rng.permutation(n_big) + rng.random(n_big)) / max(n_big, 1)
+            big = np.rint(BIG_MIN * (BIG_MAX / BIG_MIN) ** u).astype(np.int64)
+            if big.sum() > 0.7 * n:  # N under ~1,000: one or two events would be most of it
+                big = np.maximum(1, np.floor(big * (BIG_SHARE * n / big.sum()))).astype(np.int64)
+            n_small = n - int(big.sum())
         ks = np.arange(1, MAX_STORY + 1)
         p = ks ** -2.0
         p /= p.sum()
-        sizes = rng.choice(ks, size=n // 2 + 10, p=p)  # mean ~2.9: always enough
+        sizes = rng.choice(ks, size=n_small // 2 + 10, p=p)  # mean ~2.9: always enough
         cum = np.cumsum(sizes)
-        count = int(np.searchsorted(cum, n)) + 1
+        count = int(np.searchsorted(cum, n_small)) + 1
         sizes = sizes[:count].copy()
-        sizes[-1] -= int(cum[count - 1] - n)
+        sizes[-1] -= int(cum[count - 1] - n_small)
+        self.small_stories = len(sizes)
+        if dense:
+            sizes = np.concatenate([sizes, big])
         self.story_size = sizes.astype(np.int32)
         self.story_first = np.concatenate([[0], np.cumsum(self.story_size)[:-1]]).astype(np.int64)
         stories = len(sizes)
@@ -349,7 +407,10 @@ class Plan:
         topics = max(8, round(n / ARTICLES_PER_TOPIC))
         weights = np.clip(rng.lognormal(0.0, 0.6, size=topics), 0.3, 3.0)
         self.story_topic = rng.choice(topics, size=stories, p=weights / weights.sum()).astype(np.int32)
-        self.story_start = rng.uniform(0, YEAR_SECONDS - 5 * 86400, size=stories)
+        if dense:
+            self.story_start = rng.uniform(0, self.span_days * 86400, size=stories)
+        else:
+            self.story_start = rng.uniform(0, YEAR_SECONDS - 5 * 86400, size=stories)
         self.topics = topics
 
         # Article times: first at the start, others within days (a few late ones).
@@ -358,6 +419,14 @@ class Plan:
         offsets = np.minimum(rng.exponential(0.8 * 86400, size=n), 4 * 86400)
         late = rng.random(n) < 0.03
         offsets[late] = rng.uniform(4 * 86400, 10 * 86400, size=int(late.sum()))
+        if dense:
+            # Big events: within a day or two (mean 0.4 day, at most 2), 2% late up to 4 days.
+            in_big = self.art_story >= self.small_stories
+            m = int(in_big.sum())
+            big_off = np.minimum(rng.exponential(0.4 * 86400, size=m), 2 * 86400)
+            late = rng.random(m) < 0.02
+            big_off[late] = rng.uniform(2 * 86400, 4 * 86400, size=int(late.sum()))
+            offsets[in_big] = big_off
         offsets[self.art_j == 0] = 0.0
         self.art_time = np.floor(self.story_start[self.art_story] + offsets)
 
@@ -418,14 +487,16 @@ def _cdn(amp_url: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _outlets(seed: int) -> list[dict]:
-    """Invented outlets: name, domain, URL and AMP style, base quality, domains covered."""
+def _outlets(seed: int, count: int = OUTLETS) -> list[dict]:
+    """Invented outlets: name, domain, URL and AMP style, base quality, domains covered.
+
+    One stream per seed: the first ``OUTLETS`` of a longer list are the sparse regime's."""
     r = _rng(seed, 7)
     outlets = []
     suffixes = ["News", "Daily", "Wire", "Times", "Post", "Insider", "Report", "Hub", "Today", "Digest", ""]
     tlds = [".com", ".com", ".com", ".net", ".io", ".co.uk", ".org", ".eu"]
     seen = set()
-    while len(outlets) < 600:
+    while len(outlets) < count:
         base = _name(r, 2, 3)
         suffix = r.choice(suffixes)
         name = f"{base} {suffix}".strip()
@@ -450,9 +521,9 @@ def _outlets(seed: int) -> list[dict]:
 
 
 @functools.lru_cache(maxsize=None)
-def _outlets_by_domain(seed: int) -> dict[str, list[int]]:
+def _outlets_by_domain(seed: int, count: int = OUTLETS) -> dict[str, list[int]]:
     by: dict[str, list[int]] = {d: [] for d in DOMAIN_NAMES}
-    for i, o in enumerate(_outlets(seed)):
+    for i, o in enumerate(_outlets(seed, count)):
         for d in o["covers"]:
             by[d].append(i)
     return by
@@ -509,7 +580,7 @@ def _story(s: int) -> dict:
         else:
             numbers.append(str(r.randint(12, 9000)))
     size = int(plan.story_size[s])
-    return {
+    st = {
         "topic": topic,
         "event": event,
         "event_words": event_words,
@@ -522,7 +593,18 @@ def _story(s: int) -> dict:
         "external": int(round(size * r.uniform(0.2, 0.6))) + r.randint(0, 4),
         "syndicated": size >= 5 and r.random() < 0.15,
         "start": float(plan.story_start[s]),
+        "big": s >= plan.small_stories,
     }
+    if st["big"]:
+        # A big event is covered by many outlets: all the topic's own and others of its domain.
+        own_outlets = topic["outlets"]
+        taken = set(own_outlets)
+        rest = [i for i in _outlets_by_domain(plan.seed, plan.outlet_count)[topic["domain"]] if i not in taken]
+        want = max(0, min(len(rest), size + st["external"] - len(own_outlets)))
+        coverage = own_outlets + r.sample(rest, want)
+        r.shuffle(coverage)
+        st["coverage"] = coverage
+    return st
 
 
 def _make_title(r: random.Random, st: dict) -> str:
@@ -583,9 +665,9 @@ def _ts(seconds: float) -> str:
     return (YEAR_START + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _article_id(s: int, j: int, seed: int) -> int:
-    # A bijection of (story, index): unique URL ids that do not reveal the story.
-    return ((s * 64 + j) * 2654435761 + seed * 97) % (1 << 32)
+def _article_id(s: int, j: int, seed: int, stride: int = 64) -> int:
+    # A bijection of (story, index) for j < stride: unique URL ids that do not reveal the story.
+    return ((s * stride + j) * 2654435761 + seed * 97) % (1 << 32)
 
 
 def _urls(outlet: dict, slug: str, when: float, aid: int) -> tuple[str, str | None]:
@@ -624,6 +706,8 @@ def _article(s: int, j: int) -> dict:
     r = _rng(plan.seed, 17, s, j)
     if j < st["size"]:
         when = float(plan.art_time[plan.story_first[s] + j])
+    elif st["big"]:
+        when = st["start"] + min(r.expovariate(1 / (0.4 * 86400)), 2 * 86400)
     else:
         when = st["start"] + min(r.expovariate(1 / (0.8 * 86400)), 4 * 86400)
     if st["syndicated"] and 1 <= j <= 2:
@@ -634,9 +718,9 @@ def _article(s: int, j: int) -> dict:
     if r.random() < 0.005:
         when -= when % 86400  # date-only precision
     video = r.random() < 0.03
-    aid = _article_id(s, j, plan.seed)
+    aid = _article_id(s, j, plan.seed, plan.id_stride)
     slug = _slug(title)
-    outlets = _outlets(plan.seed)
+    outlets = _outlets(plan.seed, plan.outlet_count)
     art = {
         "title": title, "excerpt": excerpt, "time": when, "slug": slug, "video": video,
         "amp_url": None, "cdn_url": None, "original": None,
@@ -656,7 +740,15 @@ def _article(s: int, j: int) -> dict:
             art["web_url"] = prev["amp_url"]
             art["original"] = prev["original"]
             return art
-    outlet = outlets[r.choice(topic["outlets"])]
+    if st["big"]:
+        # Mostly one article an outlet; some follow-ups from an outlet already on the event.
+        coverage = st["coverage"]
+        if j < len(coverage) and (j == 0 or r.random() >= 0.15):
+            outlet = outlets[coverage[j]]
+        else:
+            outlet = outlets[r.choice(coverage[:max(1, min(j, len(coverage)))])]
+    else:
+        outlet = outlets[r.choice(topic["outlets"])]
     web, amp = _urls(outlet, slug, when, aid)
     art.update(web_url=web, provider=r.choice(outlet["names"]), domain=outlet["domain"],
                quality=max(0, outlet["quality"] + r.randint(-10, 10)))
@@ -677,9 +769,11 @@ def _related(s: int, j: int, r: random.Random) -> list[dict]:
     topic = st["topic"]
     if r.random() < 0.25:
         return []
-    others = [k for k in range(size + external) if k != j]
-    count = min(len(others), r.randint(1, 13))
-    chosen = [(s, k) for k in r.sample(others, count)]
+    # The other articles, k != j, without building the list (big events have hundreds):
+    # sampling positions of range(n - 1) draws exactly what sampling the list would.
+    others = size + external - 1
+    count = min(others, r.randint(1, 13))
+    chosen = [(s, k + (k >= j)) for k in r.sample(range(others), count)]
     noise_rate = topic["noise"]
     n_noise = sum(1 for _ in range(max(count, 1)) if r.random() < noise_rate)
     if n_noise:
@@ -809,14 +903,16 @@ def render_shard(args: tuple[str, int, int, int]) -> tuple[int, list[tuple[str, 
 
 
 def generate(n: int, out_dir: str | os.PathLike, seed: int = 0, jobs: int | None = None,
-             per_folder: int = 5000, log=None) -> dict:
-    """Write the corpus and ``<out_dir>.truth.tsv``; return counts and timings."""
+             per_folder: int = 5000, log=None, dense: bool = False) -> dict:
+    """Write the corpus and ``<out_dir>.truth.tsv``; return counts and timings.
+
+    ``dense``: the dense regime (big events of 50-500 articles, see the module docstring)."""
     started = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out}: exists and is not empty")
     out.mkdir(parents=True, exist_ok=True)
-    plan = Plan(n, seed)
+    plan = Plan(n, seed, dense)
     planned = time.perf_counter()
     shards = [(str(out), k, lo, min(lo + per_folder, n)) for k, lo in enumerate(range(0, n, per_folder))]
     jobs = jobs or os.cpu_count() or 1
@@ -843,12 +939,17 @@ def generate(n: int, out_dir: str | os.PathLike, seed: int = 0, jobs: int | None
     os.replace(partial, truth)
     elapsed = time.perf_counter() - started
     sizes = plan.story_size
-    return {
+    stats = {
         "files": n, "folders": len(shards), "bytes": sum(w for _, _, w in results),
         "stories": int(len(sizes)), "singletons": int((sizes == 1).sum()),
         "largest": int(sizes.max()), "topics": plan.topics,
-        "plan_s": planned - started, "seconds": elapsed, "truth": str(truth),
+        "plan_s": planned - started, "seconds": elapsed, "truth": str(truth), "dense": dense,
     }
+    if dense:
+        big = sizes[plan.small_stories:]
+        stats.update(span_days=plan.span_days, big_events=int(len(big)), big_articles=int(big.sum()),
+                     big_min=int(big.min()) if len(big) else 0, big_max=int(big.max()) if len(big) else 0)
+    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -858,14 +959,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all CPUs)")
     parser.add_argument("--per-folder", type=int, default=5000, help="files per subfolder")
+    parser.add_argument("--dense", action="store_true",
+                        help="dense regime: ~3 big events a day of 50-500 articles each, span scaled with N")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("N must be at least 1")
     stats = generate(args.n, args.out_dir, args.seed, args.jobs, args.per_folder,
-                     log=lambda m: print(m, file=sys.stderr, flush=True) if args.n >= 100_000 else None)
+                     log=lambda m: print(m, file=sys.stderr, flush=True) if args.n >= 100_000 else None,
+                     dense=args.dense)
+    dense = ""
+    if stats["dense"]:
+        dense = f"dense: {stats['span_days']:.1f} days, {stats['big_events']:,} big events"
+        if stats["big_events"]:
+            dense += (f" ({stats['big_min']}-{stats['big_max']} articles, {stats['big_articles']:,} in all, "
+                      f"{stats['big_articles'] / stats['files']:.0%} of items)")
+        dense += ", "
     print(f"wrote {stats['files']:,} files ({stats['bytes'] / 1e6:,.1f} MB) in {stats['folders']} folders, "
           f"{stats['stories']:,} stories ({stats['singletons']:,} single, largest {stats['largest']}), "
-          f"{stats['topics']:,} topics, in {stats['seconds']:.1f} s "
+          f"{stats['topics']:,} topics, {dense}in {stats['seconds']:.1f} s "
           f"({stats['files'] / stats['seconds']:,.0f} files/s); truth: {stats['truth']}")
     return 0
 
