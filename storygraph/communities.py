@@ -2,15 +2,16 @@
 
 Algorithms (:func:`detect`'s ``algorithm``; the run's ``ClusterOptions.algorithm``):
 
-- ``leiden`` (default): the Leiden algorithm (Traag, Waltman and van Eck 2019,
-  igraph's implementation), five passes, with a fixed ``seed``,
-  maximising modularity at ``resolution`` against a null model with a fixed
-  graph weight for dated items, so the result does not drift with corpus size
-  (:func:`null_model_weights`; for undated items it is modularity over the whole
-  graph, its weight floored at ``reference_weight``).
-  Leiden guarantees connected communities and is 10-50x faster than networkx's
-  pure-Python Louvain. Where igraph is not installed, ``louvain`` is used (with
-  the global null model) and the run records a notice.
+- ``leiden`` (default): stories that maximise the cohesion objective of
+  :mod:`storygraph.cohesion` (every pair of a story's articles, near in time, is on average
+  at least ``cohesion`` similar: size- and density-free), found with igraph's Leiden
+  at every level and exact sums. Where igraph is not installed, the same objective is
+  optimised by merging mutually best groups (``greedy``, slower) and the run records a notice.
+- ``modularity``: the method before schema 1.2, kept for comparison: Leiden maximising
+  modularity at ``resolution`` against a null model with a fixed graph weight for
+  dated items (:func:`null_model_weights`; for undated items modularity over the whole
+  graph, its weight floored at ``reference_weight``). On dense coverage it cuts big
+  stories into pieces of about 20 (docs/quality.md).
 - ``louvain``: networkx's Louvain modularity maximisation
   (Blondel et al. 2008) with ``resolution`` and a fixed ``seed``. Modularity has
   a resolution limit (Fortunato and Barthelemy 2007): at resolution 1 it merges
@@ -31,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from . import cohesion as cohesion_objective
 from .model import Notice
 
 if TYPE_CHECKING:
@@ -45,30 +47,43 @@ __all__ = ["detect", "fallback_notices", "effective_algorithm", "effective_resol
 def detect(
     edges: "Edges",
     days: np.ndarray | None = None,
+    matrix: "sp.csr_matrix | None" = None,
     *,
     algorithm: str = "leiden",
+    cohesion: float = cohesion_objective.DEFAULT_COHESION,
+    window_days: float = 7.0,
     resolution: float = 8.0,
     reference_weight: float = 1000.0,
     seed: int = 42,
 ) -> tuple[list[list[int]], str]:
     """Partition the nodes ``0..edges.n-1`` into communities.
 
-    ``days`` (publication time of each node in days, NaN when undated) lets
-    Leiden tell dated articles from undated ones (see :func:`null_model_weights`).
+    ``days`` (publication time of each node in days, NaN when undated) and ``matrix``
+    (the L2-normalised TF-IDF rows in node order) are what the ``leiden`` objective
+    weighs (``cohesion``, ``window_days``: :func:`storygraph.cohesion.optimise`);
+    ``modularity`` uses ``days`` to tell dated articles from undated ones
+    (:func:`null_model_weights`).
     Edges of weight 0 (related links across months) are no evidence and are ignored.
-    ``resolution`` and ``reference_weight`` shape the null model (Leiden, Louvain);
+    ``resolution`` and ``reference_weight`` shape the null model (modularity, Louvain);
     ``seed`` fixes every random choice.
 
     Returns ``(parts, used)``: lists of node labels, each sorted, the list sorted by
     first member (so the result does not depend on set iteration order), and the
-    algorithm that ran (:func:`effective_algorithm`: ``louvain`` when ``leiden`` was
-    asked for without igraph; :func:`fallback_notices` says so).
+    algorithm that ran (:func:`effective_algorithm`: without igraph ``greedy`` for
+    ``leiden``, ``louvain`` for ``modularity``; :func:`fallback_notices` says so).
     """
     used = effective_algorithm(algorithm)
     if edges.n == 0:
         return [], used
     evidence = edges.positive()
-    label = _run(evidence, days, algorithm=used, resolution=resolution, reference_weight=reference_weight, seed=seed)
+    if used in ("leiden", "greedy"):
+        if matrix is None or days is None:
+            raise ValueError("the leiden objective needs the TF-IDF matrix and the days")
+        label = cohesion_objective.optimise(matrix, evidence, days, cohesion=cohesion, window_days=window_days,
+                                            seed=seed, use_igraph=used == "leiden")
+    else:
+        label = _run(evidence, days, algorithm=used, resolution=resolution, reference_weight=reference_weight,
+                     seed=seed)
     parts = _split_disconnected(evidence, label)
     covered = sum(len(p) for p in parts)
     if covered != edges.n:  # guard the "exactly one story" promise
@@ -81,6 +96,9 @@ def fallback_notices(asked: str, used: str) -> list[Notice]:
     (none when it did not): a different result than asked for must not pass silently."""
     if used == asked:
         return []
+    if used == "greedy":
+        return [Notice("", "algorithm", "igraph is not installed (pip install igraph): the cohesion objective was "
+                                        "optimised by greedy merges instead of Leiden (slower; stories may differ a little)")]
     return [Notice("", "algorithm", f"{asked} is not available (pip install igraph); used networkx's {used} "
                                     "at the same resolution, with the whole-graph null model")]
 
@@ -115,9 +133,10 @@ def leiden_available() -> bool:
 
 
 def effective_algorithm(algorithm: str) -> str:
-    """The algorithm a run uses: ``leiden`` falls back to ``louvain`` without igraph."""
-    if algorithm == "leiden" and not leiden_available():
-        return "louvain"
+    """The algorithm a run uses: without igraph ``leiden`` becomes ``greedy`` (the same
+    objective) and ``modularity`` becomes networkx's ``louvain``."""
+    if algorithm in ("leiden", "modularity") and not leiden_available():
+        return "greedy" if algorithm == "leiden" else "louvain"
     return algorithm
 
 
@@ -189,7 +208,7 @@ def _leiden(edges: "Edges", days: np.ndarray | None, resolution: float, referenc
 def _run(edges: "Edges", days: np.ndarray | None, *, algorithm: str, resolution: float, reference_weight: float,
          seed: int) -> np.ndarray:
     """Community label of each node, by ``algorithm`` (one that is available)."""
-    if algorithm == "leiden":
+    if algorithm == "modularity":
         return _leiden(edges, days, resolution, reference_weight, seed)
     if algorithm == "components":
         return _components(edges)

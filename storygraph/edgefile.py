@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import DependencyError, InputError
-from .graph import days, edge_weights
+from .graph import calibrated_related_weight, days, edge_weights
 from .io import encode, write_atomic
 from .model import KINDS, Edges, NodeTable, Notice
 from .progress import Tick
@@ -138,7 +138,7 @@ def file_edges(
     tick: Tick,
     *,
     path: str | os.PathLike,
-    related_weight: float = 0.5,
+    related_weight: float | str = "auto",
     window_days: float = 7.0,
 ) -> tuple[Edges, list[Notice]]:
     """The edge source for ``cluster(edge_file=path)`` (:data:`storygraph.graph.EdgeSource`):
@@ -153,14 +153,16 @@ def read_edges(
     table: NodeTable,
     seconds: np.ndarray,
     *,
-    related_weight: float = 0.5,
+    related_weight: float | str = "auto",
     window_days: float = 7.0,
 ) -> tuple[Edges, list[Notice]]:
     """Edges over ``table``'s nodes from the file at ``path``, and notices for skipped rows.
 
     ``seconds`` are the nodes' publication times (POSIX seconds, NaN when undated).
     When the file has no ``weight`` column, weights are computed by
-    :func:`storygraph.graph.edge_weights` with ``related_weight`` and ``window_days``.
+    :func:`storygraph.graph.edge_weights` with ``related_weight`` (``"auto"``: calibrated on
+    the file's related rows, :func:`storygraph.graph.calibrated_related_weight`) and
+    ``window_days``; when it has one, the file's weights are used as they are.
     """
     columns = _read_columns(path)
     header = columns.pop(_HEADER)
@@ -186,10 +188,13 @@ def read_edges(
     lo, hi = np.minimum(left, right)[keep], np.maximum(left, right)[keep]
     edges = _combine(len(table.nodes), lo, hi, kind[keep], sim[keep], None if weight is None else weight[keep],
                      base[keep])
-    if weight is None:
-        gap = days(np.abs(seconds[edges.left] - seconds[edges.right]))
-        computed = edge_weights(edges.weight, edges.kind != KINDS.index("similar"), gap, related_weight, window_days)
-        edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed)
+    gap = days(np.abs(seconds[edges.left] - seconds[edges.right]))
+    related = edges.kind != KINDS.index("similar")
+    # measured on the file's own related rows either way (what the run records); used when no weights are given
+    value = calibrated_related_weight(edges.similarity if "similarity" in columns else edges.weight, related, gap,
+                                      related_weight, window_days)
+    computed = edge_weights(edges.weight, related, gap, value, window_days) if weight is None else edges.weight
+    edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed, value)
     return edges, _capped(name, notices)
 
 

@@ -146,9 +146,10 @@ class Edges:
 
     ``kind`` indexes :data:`KINDS`; ``similarity`` is the cosine of the two texts
     (float32 values held as float64); ``weight`` is the weight community detection
-    uses (:func:`storygraph.graph.edge_weights`). Arrays, not a networkx graph: at a
-    million articles a networkx graph costs several GB and a Python loop per edge
-    (``ClusterResult.graph`` builds one on demand).
+    uses (:func:`storygraph.graph.edge_weights`), made with ``related_weight`` for a
+    related link (None when the weights came from an edge file). Arrays, not a networkx
+    graph: at a million articles a networkx graph costs several GB and a Python loop per
+    edge (``ClusterResult.graph`` builds one on demand).
     """
 
     n: int
@@ -157,6 +158,7 @@ class Edges:
     kind: np.ndarray
     similarity: np.ndarray
     weight: np.ndarray
+    related_weight: float | None = None
 
     def __len__(self) -> int:
         return int(self.left.shape[0])
@@ -183,7 +185,8 @@ class Edges:
     def positive(self) -> "Edges":
         """Only the edges with weight > 0: the evidence community detection uses."""
         keep = self.weight > 0
-        return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep])
+        return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep],
+                     self.related_weight)
 
     def strength(self) -> np.ndarray:
         """Each node's summed edge weight (weighted degree)."""
@@ -205,6 +208,7 @@ class Story:
     topics: tuple[str, ...]
     in_corpus: int
     color: tuple[int, int, int]
+    cohesion: float = 1.0  # mean cosine of the members to the story's TF-IDF centroid
 
     @property
     def size(self) -> int:
@@ -216,8 +220,9 @@ class Clustering:
     """A clustered corpus: what every writer reads. Plain data; writing never changes it.
 
     ``edges`` are over node indices in ``nodes`` order; ``story_of[i]`` is the index in
-    ``stories`` of node ``i``'s story; ``edges_sha256`` names the edge file a run used
-    (``cluster(edge_file=...)``), else None.
+    ``stories`` of node ``i``'s story; ``story_similarity[i]`` its cosine to that story's
+    TF-IDF centroid (:func:`storygraph.stories.member_similarity`; None: not computed, read
+    as 1); ``edges_sha256`` names the edge file a run used (``cluster(edge_file=...)``), else None.
     """
 
     options: ClusterOptions
@@ -227,6 +232,11 @@ class Clustering:
     stories: list[Story]
     story_of: list[int]
     edges_sha256: str | None = None
+    story_similarity: np.ndarray | None = None
+
+    def similarity_of(self, index: int) -> float:
+        """Node ``index``'s cosine to its story's centroid."""
+        return 1.0 if self.story_similarity is None else float(self.story_similarity[index])
 
     @property
     def nodes(self) -> list[Node]:

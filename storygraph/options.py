@@ -16,7 +16,7 @@ from .errors import OptionsError
 __all__ = ["ClusterOptions", "ALGORITHMS"]
 
 #: Community detection algorithms understood by :mod:`storygraph.communities`.
-ALGORITHMS = ("leiden", "louvain", "label-propagation", "components")
+ALGORITHMS = ("leiden", "modularity", "louvain", "label-propagation", "components")
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,23 @@ class ClusterOptions:
 
     Graph
         use_related: add edges for each article's ``related`` list.
-        related_weight: weight a related link adds on top of its text similarity;
-            a link between articles further apart than ``window_days`` weighs 0,
-            so month-spanning topic lists do not glue stories together.
+        related_weight: weight a related link adds on top of its text similarity, or
+            ``"auto"`` (default): the median cosine of the run's own related pairs
+            within ``window_days``, so a site whose lists are other outlets' coverage of
+            the same event (high cosine) counts them, and one whose lists span a topic
+            (low cosine) barely does; a link between articles further apart than
+            ``window_days`` weighs 0.
 
     Communities
-        algorithm: one of ``leiden`` (falls back to ``louvain`` without igraph),
-            ``louvain``, ``label-propagation``, ``components``.
-        resolution: modularity resolution (Leiden, Louvain); above 1 favours
+        algorithm: ``leiden`` (default): stories that maximise the cohesion objective
+            (storygraph.cohesion), found with igraph's Leiden (without igraph: the same
+            objective, optimised more slowly); ``modularity``: Leiden maximising
+            modularity with a fixed reference weight (the method before schema 1.2);
+            ``louvain``, ``label-propagation``, ``components`` (networkx).
+        cohesion: the mean time-discounted cosine similarity a story's pairs must
+            reach (``leiden``); it is an average, so neither a story's size nor the
+            rest of the corpus changes what it takes to be one story.
+        resolution: modularity resolution (``modularity``, ``louvain``); above 1 favours
             smaller communities, countering modularity's resolution limit.
         reference_weight: the graph weight a dated article's expected links are
             measured against (a fixed one: a story is judged the same way however
@@ -76,8 +85,9 @@ class ClusterOptions:
     chunk_size: int = 2048
     merge_copies: bool = True
     use_related: bool = True
-    related_weight: float = 0.5
+    related_weight: float | str = "auto"
     algorithm: str = "leiden"
+    cohesion: float = 0.07
     resolution: float = 8.0
     reference_weight: float = 1000.0
     seed: int = 42
@@ -99,9 +109,11 @@ class ClusterOptions:
         _check_int("chunk_size", self.chunk_size, 1)
         _check_bool("merge_copies", self.merge_copies)
         _check_bool("use_related", self.use_related)
-        _check_number("related_weight", self.related_weight, 0.0, 1e6)
+        if self.related_weight != "auto":
+            _check_number("related_weight", self.related_weight, 0.0, 1e6, expected="a number or 'auto'")
         if self.algorithm not in ALGORITHMS:
             raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
+        _check_number("cohesion", self.cohesion, 0.0, 1.0, low_open=True)
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
         _check_number("reference_weight", self.reference_weight, 0.0, math.inf, low_open=True)
         _check_int("seed", self.seed, 0)
@@ -146,9 +158,10 @@ def _check_dask(value: object) -> None:
         raise OptionsError("dask", value, expected)
 
 
-def _check_number(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:
+def _check_number(name: str, value: object, low: float, high: float, low_open: bool = False,
+                  expected: str = "a number") -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise OptionsError(name, value, "a number")
+        raise OptionsError(name, value, expected)
     too_low = value <= low if low_open else value < low
     if too_low or value > high:
         left = "(" if low_open else "["

@@ -29,7 +29,7 @@ from .options import ClusterOptions
 from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
 from .sources import Source, open_source
-from .stories import build_stories
+from .stories import build_stories, member_similarity
 
 __all__ = ["cluster", "build_graph", "peak_rss"]
 
@@ -57,8 +57,9 @@ def cluster(
     opts = _options(options, overrides)
     clock = _Clock()
     graph = _build(content, opts, progress or no_progress, clock, edge_file)
-    parts, used = communities.detect(graph.edges, graph.days, algorithm=opts.algorithm, resolution=opts.resolution,
-                                     reference_weight=opts.reference_weight, seed=opts.seed)
+    parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
+                                     cohesion=opts.cohesion, window_days=opts.window_days,
+                                     resolution=opts.resolution, reference_weight=opts.reference_weight, seed=opts.seed)
     graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
     clock.lap("communities")
     stories = build_stories(graph.table.nodes, graph.edges, parts, graph.matrix, graph.terms, opts.keywords)
@@ -66,10 +67,11 @@ def cluster(
     for s_index, story in enumerate(stories):
         for member in story.members:
             story_of[member] = s_index
+    similarity = member_similarity(graph.matrix, np.asarray(story_of, dtype=np.int64), len(stories))
     clock.lap("stories")
     sha256 = None if edge_file is None else edgefile.file_sha256(edge_file)
     return ClusterResult(opts, graph.loaded, graph.table, graph.edges, stories, story_of, edges_sha256=sha256,
-                         timings=clock.timings, peak_rss=clock.peak)
+                         story_similarity=similarity, timings=clock.timings, peak_rss=clock.peak)
 
 
 def build_graph(

@@ -244,7 +244,7 @@ def tfidf_edges(
     window_days: float = 7.0,
     chunk_size: int = 2048,
     merge_copies: bool = True,
-    related_weight: float = 0.5,
+    related_weight: float | str = "auto",
     map_blocks: BlockMap | None = None,
 ) -> tuple[Edges, list[Notice]]:
     """The default edge source: :func:`similar_pairs` over the TF-IDF ``matrix`` and the

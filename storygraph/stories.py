@@ -3,8 +3,11 @@
 - ``id``: ``s`` + the first 12 hex digits of SHA-1 of the earliest member's
   canonical URL (earliest by publication, undated last, then URL), so the id
   survives re-runs and new articles joining later in the story.
-- ``headline``: the in-corpus member with the highest weighted degree inside the
-  story (most central), then the highest ``quality``, then the earliest.
+- ``cohesion``: the mean cosine of the members to the story's TF-IDF centroid (the sum
+  of their vectors); each member's own cosine is its ``story_similarity``
+  (:func:`member_similarity`): what the HTML report and Gephi show to explain a story.
+- ``headline``: the in-corpus member most similar to the story's centroid (the most
+  representative), then the highest ``quality``, then the earliest.
 - ``keywords``: terms with the highest summed TF-IDF over the members.
 - sorted by size (largest first), then first publication, then id.
 - ``color``: a distinct palette colour for the 20 largest multi-article stories,
@@ -21,8 +24,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .model import Edges, Node, Story
+from .sparse import group_sums, row_dots, row_norms_squared
 
-__all__ = ["Story", "build_stories"]
+__all__ = ["Story", "build_stories", "member_similarity"]
 
 # Tableau 20-like palette: distinguishable in Gephi and in the HTML report.
 _PALETTE = (
@@ -42,14 +46,17 @@ def build_stories(
     terms: np.ndarray,
     n_keywords: int,
 ) -> list[Story]:
-    """Describe each community as a :class:`Story`; returns them sorted for output."""
+    """Describe each community as a :class:`Story`; returns them sorted for output.
+
+    ``edges`` are not used by the description itself (they are kept in the signature for
+    callers that pass the whole graph)."""
     community_of = np.empty(len(nodes), dtype=np.int64)
     for c, members in enumerate(communities):
         community_of[members] = c
-    strength = _internal_strength(edges, community_of)
+    similarity = member_similarity(matrix, community_of, len(communities))
     term_weights = _story_terms(matrix, community_of, len(communities))
     drafts = [
-        _draft(nodes, members, strength, term_weights.getrow(c), terms, n_keywords)
+        _draft(nodes, members, similarity, term_weights.getrow(c), terms, n_keywords)
         for c, members in enumerate(communities)
     ]
     drafts.sort(key=_sort_key)
@@ -65,13 +72,18 @@ def build_stories(
     return stories
 
 
-def _internal_strength(edges: Edges, community_of: np.ndarray) -> np.ndarray:
-    """Each node's summed edge weight to members of its own community (its centrality there)."""
-    inside = community_of[edges.left] == community_of[edges.right]
+def member_similarity(matrix: sp.csr_matrix, community_of: np.ndarray, k: int | None = None) -> np.ndarray:
+    """Each row's cosine to the summed TF-IDF vector of its community (0 for a row or a
+    community without words), rounded to 6 decimals so outputs are reproducible."""
     n = len(community_of)
-    strength = (np.bincount(edges.left[inside], edges.weight[inside], minlength=n)
-                + np.bincount(edges.right[inside], edges.weight[inside], minlength=n))
-    return strength.round(6)  # rounded so float summation order can never change a choice
+    if n == 0:
+        return np.zeros(0)
+    k = int(community_of.max()) + 1 if k is None else k
+    sums = group_sums(matrix, community_of, k)
+    norms = np.sqrt(row_norms_squared(sums))[community_of]
+    dots = row_dots(matrix.tocsr(), np.arange(n), sums, community_of)
+    out = np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
+    return np.clip(out, 0.0, 1.0).round(6)
 
 
 def _story_terms(matrix: sp.csr_matrix, community_of: np.ndarray, n_communities: int) -> sp.csr_matrix:
@@ -81,13 +93,14 @@ def _story_terms(matrix: sp.csr_matrix, community_of: np.ndarray, n_communities:
     return (membership @ matrix).tocsr()
 
 
-def _draft(nodes, members, strength, term_row, terms, n_keywords) -> dict:
+def _draft(nodes, members, similarity, term_row, terms, n_keywords) -> dict:
     ordered = sorted(members, key=lambda i: _time_key(nodes[i]))
     dates = [nodes[i].published for i in ordered if nodes[i].published is not None]
     return {
         "id": "s" + hashlib.sha1(nodes[ordered[0]].id.encode("utf-8")).hexdigest()[:12],
         "members": tuple(ordered),
-        "headline": _headline(nodes, strength, ordered),
+        "headline": _headline(nodes, similarity, ordered),
+        "cohesion": round(float(np.mean(similarity[ordered])), 6),
         "keywords": _keywords(term_row, terms, n_keywords),
         "first_published": min(dates, default=None),
         "last_published": max(dates, default=None),
@@ -103,11 +116,11 @@ def _time_key(node: Node) -> tuple:
     return (stamp, node.id)
 
 
-def _headline(nodes: list[Node], strength: np.ndarray, ordered: list[int]) -> int:
-    """Most central in-corpus member, then best quality, then earliest."""
+def _headline(nodes: list[Node], similarity: np.ndarray, ordered: list[int]) -> int:
+    """The in-corpus member closest to the story's centroid, then best quality, then earliest."""
     candidates = [i for i in ordered if nodes[i].in_corpus] or ordered
     position = {i: k for k, i in enumerate(ordered)}
-    return max(candidates, key=lambda i: (strength[i], nodes[i].quality or 0, -position[i]))
+    return max(candidates, key=lambda i: (similarity[i], nodes[i].quality or 0, -position[i]))
 
 
 def _keywords(term_row: sp.csr_matrix, terms: np.ndarray, n: int) -> tuple[str, ...]:

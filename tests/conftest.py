@@ -36,8 +36,8 @@ def truth_rows() -> int:
 #: The small story corpus of :func:`story_corpus`: each folder is one story, with this many items.
 STORY_GROUPS = {"quake": 4, "merger": 3, "lone": 1}
 #: The options that corpus's stories depend on, passed explicitly so a new default cannot move them.
-STORY_KNOBS = dict(threshold=0.15, top_k=20, window_days=7.0, related_weight=0.5, algorithm="leiden",
-                   resolution=8.0, reference_weight=1000.0, seed=42)
+STORY_KNOBS = dict(threshold=0.15, top_k=20, window_days=7.0, related_weight="auto", algorithm="leiden",
+                   cohesion=0.07, seed=42)
 
 
 def story_corpus(write_items) -> Path:

@@ -83,7 +83,8 @@ def test_foreign_file_rows_are_canonicalised_merged_and_accounted_for(write_item
     index = {n.id: i for i, n in enumerate(built.table.nodes)}
     pairs = {(built.table.nodes[a].id, built.table.nodes[b].id): (k, s, w) for a, b, k, w, s in edges.rows()}
     assert pairs == {
-        ("https://news.com/quake", "https://other.com/quake-damage"): ("similar", 0.6, 0.6),
+        # a day apart: the similarity counts 6/7 (the edge rule's time kernel)
+        ("https://news.com/quake", "https://other.com/quake-damage"): ("similar", 0.6, pytest.approx(0.6 * 6 / 7)),
         ("https://news.com/quake", "https://third.com/later"): ("similar", 0.9, 0.0),
     }
     assert sorted((n.field, n.message) for n in notices) == [
@@ -99,7 +100,8 @@ def test_an_unweighted_file_counts_each_edge_as_one(write_items, tmp_path):
     path.write_text("source,target\nhttps://news.com/quake,https://other.com/quake-damage\n"
                     "https://news.com/quake,https://third.com/later\n", encoding="utf-8")
     edges, _ = read_edges(path, built.table, built.days * 86400.0, related_weight=0.5, window_days=7.0)
-    assert [(w, s) for *_, w, s in edges.rows()] == [(1.0, 0.0), (0.0, 0.0)]  # the second: 88 days apart
+    # each edge counts 1, times the time kernel (a day apart: 6/7); the second: 88 days apart
+    assert [(w, s) for *_, w, s in edges.rows()] == [(pytest.approx(6 / 7), 0.0), (0.0, 0.0)]
     assert storygraph.cluster(root, edge_file=path, window_days=7.0).stories[0].size == 2
 
 

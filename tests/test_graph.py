@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from storygraph import graph
-from storygraph.graph import build_edges, build_nodes, days, edge_weights
+from storygraph.graph import calibrated_related_weight, build_edges, build_nodes, days, edge_weights
 from storygraph.model import KINDS, Article, NodeTable, Pairs, RelatedRef
 
 T0 = datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
@@ -62,9 +62,19 @@ def test_no_related_option_ignores_lists():
 
 def test_related_links_count_only_within_the_window():
     weights = edge_weights(np.array([0.2, 0.2, 0.2, 0.2]), np.array([True, True, True, False]),
-                           np.array([3.0, np.nan, 70.0, 3.0]), related_weight=0.5, window_days=7)
-    # related within the window; undated (cannot rule it out); months apart (same topic: no evidence); similar only
-    assert weights.tolist() == pytest.approx([0.7, 0.7, 0.0, 0.2])
+                           np.array([3.5, np.nan, 70.0, 3.5]), related_bonus=0.5, window_days=7)
+    # related within the window (its similarity counted at half, half a window apart); undated (cannot
+    # rule it out); months apart (same topic: no evidence); similar only
+    assert weights.tolist() == pytest.approx([0.6, 0.7, 0.0, 0.1])
+
+
+def test_the_related_weight_is_calibrated_on_the_runs_own_links():
+    sim = np.array([0.1, 0.3, 0.5, 0.9, 0.2])
+    related = np.array([True, True, True, True, False])
+    gap = np.array([1.0, 2.0, np.nan, 30.0, 1.0])  # the 30-day link is outside the window: not counted
+    assert calibrated_related_weight(sim, related, gap, "auto", 7.0) == pytest.approx(0.3)
+    assert calibrated_related_weight(sim, related, gap, 0.5, 7.0) == 0.5
+    assert calibrated_related_weight(sim, np.zeros(5, dtype=bool), gap, "auto", 7.0) == 0.0
 
 
 def test_build_edges_joins_pairs_and_links_under_the_edge_rule():
@@ -77,10 +87,14 @@ def test_build_edges_joins_pairs_and_links_under_the_edge_rule():
                         window_days=7)
     rows = [(a, b, kind, weight, sim) for a, b, kind, weight, sim in edges.rows()]
     assert rows == [
-        (0, 1, "both", 1.0, 0.5),  # the pair search's similarity wins, plus the related weight
+        # the pair search's similarity wins, counted at 6/7 a day apart, plus the related weight
+        (0, 1, "both", pytest.approx(0.5 * 6 / 7 + 0.5), 0.5),
         (0, 2, "related", 0.0, pytest.approx(0.3)),  # 30 days apart: no evidence
         (1, 3, "similar", 0.25, 0.25),  # undated: kept
     ]
+    assert edges.related_weight == 0.5
+    auto = build_edges(table, pairs, np.array([0.4, 0.3], dtype=np.float32), seconds, window_days=7)
+    assert auto.related_weight == pytest.approx(0.5)  # the one related link within the window: its cosine
     assert edges.kind_counts() == {kind: 1 for kind in KINDS}
 
 

@@ -43,6 +43,8 @@ def gephi_nodes(result: "Clustering", colors_as: str = "rgb") -> Iterator[tuple[
             "story": story.id,
             "story_size": story.size,
             "story_headline": xml_safe(result.nodes[story.headline].title),
+            "story_similarity": round(result.similarity_of(i), 6),
+            "story_cohesion": story.cohesion,
         }
         r, g, b = story.color
         if colors_as == "viz":

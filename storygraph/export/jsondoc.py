@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -51,6 +51,7 @@ def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
         ("schema_version", SCHEMA_VERSION),
         ("generator", {"name": "storygraph", "version": __version__}),
         ("parameters", parameters(result.options.to_dict(), result.edges_sha256)),
+        ("calibration", {"related_weight": _rounded(result.edges.related_weight)}),
         ("stats", result.stats()),
         ("stories", [_story(result, s) for s in result.stories]),
         ("nodes", (_node(result, i, n) for i, n in enumerate(nodes))),
@@ -94,6 +95,7 @@ def _story(result: "Clustering", story) -> dict:
     return {
         "id": story.id,
         "size": story.size,
+        "cohesion": story.cohesion,
         "in_corpus": story.in_corpus,
         "headline": {"id": head.id, "title": head.title, "url": head.url},
         "keywords": list(story.keywords),
@@ -121,7 +123,12 @@ def _node(result: "Clustering", index: int, node) -> dict:
         "files": list(node.files),
         "in_corpus": node.in_corpus,
         "story": result.stories[result.story_of[index]].id,
+        "story_similarity": round(result.similarity_of(index), 6),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
 
 
 def dumps(result: "Clustering") -> bytes:

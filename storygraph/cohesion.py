@@ -1,0 +1,299 @@
+"""The story objective: a story is a group of articles whose time-close pairs are, on average,
+at least ``cohesion`` similar. Size-free and density-free by construction.
+
+For a partition into stories ``C`` the quality is
+
+    Q = sum over stories C, over pairs i < j in C, of ( cos_ij * K(dt_ij) + e_ij - cohesion )
+
+- ``cos_ij`` is the TF-IDF cosine of the two articles, for **every** pair, not only the
+  pairs the nearest-neighbour search kept: the sum over a story's pairs is exact, from the
+  story's summed vectors (``sum_{i<j} x_i . x_j = (|S|^2 - sum |x_i|^2) / 2``).
+- ``K(dt)`` discounts pairs far apart in time: 1 at the same moment, 0 beyond
+  ``window_days``, ``1 - dt / window_days`` on average (1 for two undated articles, 0
+  between a dated and an undated one), computed exactly in the same way from time-grid
+  vectors (:func:`time_vectors`).
+- ``e_ij`` is what a link adds beyond the text: the related-link weight for a related pair
+  (see :func:`storygraph.graph.edge_weights`), or an edge file's own weight.
+- ``cohesion`` is the penalty of every pair, near or far in time.
+
+So a group stays one story when the mean time-discounted similarity of its pairs exceeds
+``cohesion``: an average, not a count. It does not depend on how many articles the story
+has (5 or 500 outlets are judged the same way), nor on how much other news the corpus holds
+(no term looks outside the story: a day of a wire and a year of niche sites alike), and
+adding evidence (a related link, a lower search threshold) can only make a story's score
+higher, never split it. This is group-average linkage (the criterion of retrospective event
+detection, Yang, Pierce and Carbonell 1998) written as a partition objective: the constant
+Potts model (Traag, Van Dooren and Nesterov 2011) on the complete time-discounted cosine
+graph, which has no resolution limit. Modularity and a sparse graph's Potts model both judge
+a story by its number of links, which a top-k graph caps at k per article, so they cut big
+stories into pieces (docs/quality.md measures it).
+
+Optimisation, Leiden-style (Traag, Waltman and van Eck 2019), every step seeded:
+
+1. igraph's Leiden (Potts model, resolution ``cohesion``) on the nearest-neighbour graph
+   forms small seed groups;
+2. the groups become nodes of a smaller graph whose edge weights are the **exact**
+   time-discounted sums between groups, and Leiden runs again on it (node weights = group
+   sizes), until nothing merges;
+3. each article moves to the neighbouring story with the best exact gain (batched sweeps);
+4. steps 2-3 repeat until no article moves.
+
+Without igraph, step 1 starts from single articles and step 2 merges mutually best pairs of
+groups by exact gain (:func:`_pair_merges`): the same objective, found more slowly.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from .sparse import group_sums, row_dots, row_norms_squared
+
+if TYPE_CHECKING:
+    from .model import Edges
+
+__all__ = ["optimise", "time_vectors", "quality", "DEFAULT_COHESION"]
+
+#: Default ``cohesion``: the mean time-discounted cosine a story's pairs must reach
+#: (docs/quality.md: chosen across every dev set).
+DEFAULT_COHESION = 0.07
+_GRIDS = 2  # staggered time grids: K(dt) is exact as their mean
+_SWEEPS = 3  # refinement sweeps per round
+_BATCHES = 8  # refinement batches per sweep: moves see the sums of the batches before them
+_ROUNDS = 4  # aggregate-then-refine rounds
+_LEVELS = 20  # aggregation levels per round (stops as soon as nothing merges)
+_EPS = 1e-9
+
+
+def time_vectors(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> sp.csr_matrix:
+    """Rows ``z_i`` with ``z_i . z_j = cos_ij * K(dt_ij)``.
+
+    Each row is placed in ``_GRIDS`` time grids of bins ``window_days`` wide (fixed in
+    absolute time, so adding older or newer articles moves no bin), offset from each other
+    by ``window_days / _GRIDS``, and scaled by ``1/sqrt(_GRIDS)``. ``K`` is then the share
+    of grids in which the two articles share a bin: 1 at the same moment, 0 beyond
+    ``window_days``, and on average over where a pair falls, ``1 - dt / window_days``
+    (two articles share a bin of one grid with that probability). Undated rows share one
+    extra bin (``K = 1`` among them, 0 with dated rows).
+    """
+    n, terms = matrix.shape
+    matrix = matrix.tocsr()
+    dated = ~np.isnan(days)
+    first = np.floor(np.nanmin(days) / window_days) if dated.any() else 0.0
+    slots = []
+    for g in range(_GRIDS):
+        bins = np.zeros(n, dtype=np.int64)
+        bins[dated] = (np.floor((days[dated] + window_days * g / _GRIDS) / window_days) - first).astype(np.int64)
+        slots.append(bins)
+    n_bins = int(max(s.max() for s in slots)) + 2 if n else 1
+    undated_bin = n_bins - 1
+    row = np.repeat(np.arange(n), np.diff(matrix.indptr))
+    cols, vals, rows = [], [], []
+    for g, bins in enumerate(slots):
+        slot = g * n_bins + np.where(dated, bins, undated_bin)
+        cols.append(slot[row] * terms + matrix.indices)
+        vals.append(matrix.data.astype(np.float64) / np.sqrt(_GRIDS))
+        rows.append(row)
+    out = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(n, _GRIDS * n_bins * max(terms, 1)))
+    out.sort_indices()
+    return out
+
+
+def optimise(
+    matrix: sp.csr_matrix,
+    edges: "Edges",
+    days: np.ndarray,
+    *,
+    cohesion: float = DEFAULT_COHESION,
+    window_days: float = 7.0,
+    seed: int = 42,
+    use_igraph: bool = True,
+) -> np.ndarray:
+    """The story label of each node, maximising :func:`quality` (see the module docstring).
+
+    ``matrix``: L2-normalised TF-IDF rows in node order; ``edges``: the candidate links with
+    positive weight (only they propose moves; their ``weight`` minus the time-discounted
+    ``similarity`` is the evidence they add); ``days``: publication time in days, NaN when
+    undated. The result depends only on these and ``seed``.
+    """
+    z = time_vectors(matrix, days, window_days)
+    extra = _link_extra(edges, days, window_days)
+    if use_igraph:
+        label = _leiden(edges.n, edges.left, edges.right, edges.weight, np.ones(edges.n), cohesion, seed)
+    else:
+        label = np.arange(edges.n)
+    own = _self_terms(z)
+    rng = np.random.default_rng(seed)
+    for _ in range(_ROUNDS):
+        label = _aggregate(z, edges, extra, label, cohesion, seed, use_igraph)
+        label, moved = _refine(z, edges, extra, label, cohesion, own, rng)
+        if moved == 0:
+            break
+    return label
+
+
+def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.ndarray, *,
+            cohesion: float = DEFAULT_COHESION, window_days: float = 7.0) -> float:
+    """The objective ``Q`` of a labelling (for tests and for comparing partitions)."""
+    z = time_vectors(matrix, days, window_days)
+    label = _relabel(label)
+    k = int(label.max()) + 1 if len(label) else 0
+    sums = _sums(z, label, k)
+    size = np.bincount(label, minlength=k).astype(np.float64)
+    inner = (_self_terms(sums) - np.bincount(label, _self_terms(z), minlength=k)) / 2
+    extra = _link_extra(edges, days, window_days)
+    same = label[edges.left] == label[edges.right]
+    return float(inner.sum() + extra[same].sum() - cohesion * (size * (size - 1) / 2).sum())
+
+
+def _link_extra(edges: "Edges", days: np.ndarray, window_days: float) -> np.ndarray:
+    """What each link adds beyond its pair's time-discounted cosine (already in the exact sums)."""
+    gap = np.abs(days[edges.left] - days[edges.right])
+    both_undated = np.isnan(days[edges.left]) & np.isnan(days[edges.right])
+    kernel = np.where(np.isnan(gap), np.where(both_undated, 1.0, 0.0), np.clip(1 - gap / window_days, 0.0, 1.0))
+    return np.maximum(edges.weight - edges.similarity * kernel, 0.0)
+
+
+def _leiden(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray, size: np.ndarray, cohesion: float,
+            seed: int) -> np.ndarray:
+    """igraph's Leiden with the Potts model: sum over pairs in a group of (w_ij - cohesion n_i n_j)."""
+    import igraph
+
+    graph = igraph.Graph(n=n)
+    graph.add_edges(np.column_stack((left, right)))
+    graph.es["weight"] = weight.tolist()
+    igraph.set_random_number_generator(random.Random(seed))  # seeded, not the global RNG
+    try:
+        membership = graph.community_leiden(objective_function="CPM", weights="weight", resolution=cohesion,
+                                            node_weights=size.tolist(), n_iterations=2).membership
+    finally:
+        igraph.set_random_number_generator(random)
+    return _relabel(np.asarray(membership, dtype=np.int64))
+
+
+def _aggregate(z, edges, extra, label, cohesion, seed, use_igraph) -> np.ndarray:
+    """Merge groups on the graph of groups with exact weights, level after level."""
+    for _ in range(_LEVELS if use_igraph else 10 * _LEVELS):  # pairwise merges need more levels
+        k = int(label.max()) + 1
+        a, b, link = _group_pairs(edges, extra, label, k)
+        if len(a) == 0:
+            break
+        sums = _sums(z, label, k)
+        size = np.bincount(label, minlength=k).astype(np.float64)
+        weight = _pair_dots(sums, a, b) + link
+        if use_igraph:
+            merged = _leiden(k, a, b, np.maximum(weight, 0.0), size, cohesion, seed)
+        else:
+            merged = _pair_merges(k, a, b, weight - cohesion * size[a] * size[b])
+        if int(merged.max()) + 1 == k:
+            break
+        label = _relabel(merged[label])
+    return label
+
+
+def _pair_merges(k: int, a: np.ndarray, b: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """Merge each pair of groups that are each other's best positive-gain partner."""
+    good = gain > _EPS
+    a, b, gain = a[good], b[good], gain[good]
+    mine, other, value = np.r_[a, b], np.r_[b, a], np.r_[gain, gain]
+    order = np.lexsort((other, -value, mine))
+    mine, other = mine[order], other[order]
+    first = np.r_[True, mine[1:] != mine[:-1]] if len(mine) else np.zeros(0, dtype=bool)
+    best = np.full(k, -1)
+    best[mine[first]] = other[first]
+    groups = np.arange(k)
+    mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == groups) & (groups < best))
+    groups[best[mutual]] = mutual
+    return groups
+
+
+def _refine(z, edges, extra, label, cohesion, own, rng) -> tuple[np.ndarray, int]:
+    """Move articles to the neighbouring story (or out, alone) with the best exact gain."""
+    n = len(label)
+    src, dst = np.r_[edges.left, edges.right], np.r_[edges.right, edges.left]
+    link = np.r_[extra, extra]
+    moved_total = 0
+    for _ in range(_SWEEPS):
+        moved = 0
+        for part in np.array_split(rng.permutation(n), _BATCHES):
+            label, count = _move_batch(z, label, part, src, dst, link, cohesion, own)
+            moved += count
+        moved_total += moved
+        if moved == 0:
+            break
+    return label, moved_total
+
+
+def _move_batch(z, label, part, src, dst, link, cohesion, own) -> tuple[np.ndarray, int]:
+    n = len(label)
+    k = int(label.max()) + 1
+    sums = _sums(z, label, k)
+    size = np.bincount(label, minlength=k).astype(np.float64)
+    chosen = np.zeros(n, dtype=bool)
+    chosen[part] = True
+    pick = chosen[src]
+    node = np.r_[src[pick], part]  # every batch node is a candidate of its own story too
+    group = np.r_[label[dst[pick]], label[part]]
+    keys, inverse = np.unique(node * k + group, return_inverse=True)
+    bonus = np.bincount(inverse, np.r_[link[pick], np.zeros(len(part))])
+    node, group = keys // k, keys % k
+    gain = row_dots(z, node, sums, group) + bonus - cohesion * size[group]
+    home = group == label[node]
+    gain[home] += cohesion - own[node[home]]  # a node's own story holds it: not itself, one pair fewer
+    stay = np.zeros(n)
+    stay[node[home]] = gain[home]
+    best, target = _best_other(n, node[~home], group[~home], gain[~home])
+    go = part[best[part] > stay[part] + _EPS]
+    new = label.copy()
+    joins = target[go] >= 0
+    new[go[joins]] = target[go[joins]]
+    alone = go[~joins]
+    new[alone] = k + np.arange(len(alone))
+    return _relabel(new), len(go)
+
+
+def _best_other(n: int, node: np.ndarray, group: np.ndarray, gain: np.ndarray):
+    """Each node's best other group with positive gain (ties: the lower group), else alone (-1, 0)."""
+    best, target = np.zeros(n), np.full(n, -1)
+    order = np.lexsort((group, -gain, node))
+    node, group, gain = node[order], group[order], gain[order]
+    first = np.r_[True, node[1:] != node[:-1]] if len(node) else np.zeros(0, dtype=bool)
+    good = first & (gain > 0)
+    best[node[good]], target[node[good]] = gain[good], group[good]
+    return best, target
+
+
+def _group_pairs(edges, extra, label, k):
+    """Adjacent groups ``(a, b)``, ``a < b``, and the links' summed extra evidence between them."""
+    a, b = label[edges.left], label[edges.right]
+    across = a != b
+    lo, hi = np.minimum(a[across], b[across]), np.maximum(a[across], b[across])
+    keys, inverse = np.unique(lo * k + hi, return_inverse=True)
+    return keys // k, keys % k, np.bincount(inverse, extra[across], minlength=len(keys))
+
+
+def _sums(z: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matrix:
+    return group_sums(z, label, k)
+
+
+def _self_terms(m: sp.csr_matrix) -> np.ndarray:
+    return row_norms_squared(m)
+
+
+def _pair_dots(sums: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sums[a] . sums[b]``, walking the sparser row of each pair."""
+    width = np.diff(sums.indptr)
+    thin = width[a] <= width[b]
+    return row_dots(sums, np.where(thin, a, b), sums, np.where(thin, b, a))
+
+
+def _relabel(label: np.ndarray) -> np.ndarray:
+    """Labels ``0..k-1`` in order of each label's first node (deterministic)."""
+    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse]

@@ -1,0 +1,46 @@
+"""Sparse-matrix helpers shared by the community and story stages."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["group_sums", "row_dots", "row_norms_squared"]
+
+
+def group_sums(matrix: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matrix:
+    """Row ``c`` is the sum of the rows labelled ``c`` (CSR, sorted indices, float64)."""
+    n = len(label)
+    membership = sp.csr_matrix((np.ones(n), (label, np.arange(n))), shape=(k, n))
+    out = (membership @ matrix).tocsr().astype(np.float64)
+    out.sort_indices()
+    return out
+
+
+def row_norms_squared(matrix: sp.csr_matrix) -> np.ndarray:
+    return np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel().astype(np.float64)
+
+
+def row_dots(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t: np.ndarray) -> np.ndarray:
+    """``rows[r[m]] . table[t[m]]`` for every m.
+
+    Each nonzero of a ``rows`` row is looked up in its ``table`` row by binary search over
+    the table's (row, column) keys, so a long table row (a big story's summed vector)
+    costs nothing per pair; ``table`` must have sorted indices.
+    """
+    if len(r) == 0:
+        return np.zeros(0)
+    count = np.diff(rows.indptr)[r]
+    total = int(count.sum())
+    if total == 0 or table.nnz == 0:
+        return np.zeros(len(r))
+    owner = np.repeat(np.arange(len(r)), count)
+    position = np.repeat(rows.indptr[r] - np.cumsum(count) + count, count) + np.arange(total)
+    width = np.int64(table.shape[1])
+    table_rows = np.repeat(np.arange(table.shape[0], dtype=np.int64), np.diff(table.indptr))
+    table_keys = table_rows * width + table.indices
+    wanted = np.asarray(t)[owner].astype(np.int64) * width + rows.indices[position]
+    at = np.minimum(np.searchsorted(table_keys, wanted), len(table_keys) - 1)
+    hit = table_keys[at] == wanted
+    values = np.where(hit, rows.data[position].astype(np.float64) * table.data[at], 0.0)
+    return np.bincount(owner, values, minlength=len(r))

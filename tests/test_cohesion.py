@@ -1,0 +1,168 @@
+"""The story objective (storygraph.cohesion): exact sums, and stories that do not depend on
+their size, on how much other news surrounds them, or on extra evidence."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from storygraph import cohesion, communities
+from storygraph.graph import edge_weights
+from storygraph.model import Edges
+
+
+def corpus(stories: list[int], *, own: int = 3, shared: int = 1, seed: int = 0, offset: int = 0):
+    """Articles of ``len(stories)`` stories: each article draws ``own`` words from its story's
+    six and ``shared`` words from a pool every story uses (news words), so a story's pairs
+    have a cosine of about 0.3 and different stories about 0.03."""
+    rng = np.random.default_rng(seed)
+    rows, cols, labels = [], [], []
+    pool = 200
+    for s, size in enumerate(stories):
+        for _ in range(size):
+            i = len(labels)
+            words = list(rng.choice(6, own, replace=False) + pool + 6 * (s + offset))
+            words += list(rng.choice(pool, shared, replace=False))
+            rows += [i] * len(words)
+            cols += words
+            labels.append(s)
+    width = pool + 6 * (len(stories) + offset) + 6
+    matrix = normalize(sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(labels), width)))
+    return matrix.tocsr(), np.array(labels)
+
+
+def knn_edges(matrix, days, k=10, window_days=7.0, related=()):
+    """Top-k cosine neighbours (within the window) plus ``related`` pairs: the edges the search gives."""
+    sims = (matrix @ matrix.T).toarray()
+    np.fill_diagonal(sims, 0)
+    gap = np.abs(days[:, None] - days[None, :])
+    sims[gap > window_days] = 0
+    pairs = {}
+    for i in range(len(sims)):
+        for j in np.argsort(-sims[i])[:k]:
+            if sims[i, j] > 0.05:
+                pairs[(min(i, j), max(i, j))] = False
+    for a, b in related:
+        pairs[(min(a, b), max(a, b))] = True
+    keys = sorted(pairs)
+    left = np.array([a for a, _ in keys], dtype=np.int64)
+    right = np.array([b for _, b in keys], dtype=np.int64)
+    sim = sims[left, right] if keys else np.zeros(0)
+    is_related = np.array([pairs[p] for p in keys], dtype=bool)
+    weight = edge_weights(sim, is_related, np.abs(days[left] - days[right]), 0.2, window_days)
+    kind = np.where(is_related, np.where(sim > 0, 2, 0), 1).astype(np.uint8)
+    return Edges(len(days), left, right, kind, sim, weight, 0.2)
+
+
+def partition(label) -> set[frozenset]:
+    groups = {}
+    for i, c in enumerate(label):
+        groups.setdefault(int(c), set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+def stories_of(matrix, edges, days, **knobs):
+    parts, _ = communities.detect(edges, days, matrix, algorithm="leiden", **knobs)
+    return {frozenset(p) for p in parts}
+
+
+def test_quality_is_the_exact_sum_over_every_pair():
+    matrix, _ = corpus([4, 3, 2], seed=1)
+    days = np.array([0, 0.5, 1, 3, 10, 10.2, 11, 40, 40.5])
+    edges = knn_edges(matrix, days, related=[(0, 8)])
+    label = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])
+    dense = (matrix @ matrix.T).toarray()
+    z = cohesion.time_vectors(matrix, days, 7.0)
+    kernel = (z @ z.T).toarray() / np.maximum(dense, 1e-12)  # the time grids' K for each pair
+    brute = 0.0
+    for i, j in itertools.combinations(range(9), 2):
+        if label[i] == label[j]:
+            assert 0 <= kernel[i, j] <= 1 + 1e-9
+            # (0, 8) is a related link across stories: its related weight does not count
+            brute += dense[i, j] * kernel[i, j] - 0.07
+    assert cohesion.quality(matrix, edges.positive(), days, label, cohesion=0.07) == pytest.approx(brute, abs=1e-9)
+
+
+def test_time_vectors_give_the_triangular_kernel_on_average():
+    matrix = normalize(sp.csr_matrix(np.ones((4, 1))))
+    days = np.array([0.0, 0.0, 7.5, np.nan])
+    gram = (cohesion.time_vectors(matrix, days, 7.0) @ cohesion.time_vectors(matrix, days, 7.0).T).toarray()
+    assert gram[0, 1] == pytest.approx(1.0)  # same moment
+    assert gram[0, 2] == pytest.approx(0.0)  # beyond the window
+    assert gram[3, 3] == pytest.approx(1.0) and gram[0, 3] == 0.0  # undated: only with undated
+    # over the position of a pair in time, K(dt) averages 1 - dt / window_days
+    one = normalize(sp.csr_matrix(np.ones((2, 1))))
+    for gap in (1.0, 3.5, 5.0):
+        starts = np.linspace(0, 7, 701)[:-1]
+        mean = np.mean([(lambda z: (z @ z.T)[0, 1])(cohesion.time_vectors(one, np.array([t, t + gap]), 7.0))
+                        for t in starts])
+        assert mean == pytest.approx(1 - gap / 7.0, abs=0.01)
+
+
+@pytest.mark.parametrize("size", [5, 50, 500])
+def test_a_story_is_one_story_whatever_its_size(size):
+    matrix, labels = corpus([size, 3, 1], seed=size)
+    days = np.zeros(len(labels))  # all on one day: the densest case
+    found = stories_of(matrix, knn_edges(matrix, days), days)
+    assert frozenset(np.flatnonzero(labels == 0).tolist()) in found
+    assert frozenset(np.flatnonzero(labels == 1).tolist()) in found
+
+
+def test_other_news_on_the_same_day_does_not_change_a_story():
+    matrix, labels = corpus([40, 6, 1], seed=3)
+    days = np.zeros(len(labels))
+    alone = stories_of(matrix, knn_edges(matrix, days), days)
+    busy_matrix, busy_labels = corpus([40, 6, 1] + [30] * 20, seed=3)  # the same articles first, 600 more
+    busy_days = np.zeros(len(busy_labels))
+    busy = stories_of(busy_matrix, knn_edges(busy_matrix, busy_days), busy_days)
+    first = set(range(len(labels)))
+    assert {p for p in busy if p <= first} == alone
+    assert all(p <= first or not (p & first) for p in busy)
+
+
+def test_more_evidence_never_splits_a_story():
+    matrix, labels = corpus([12, 12], seed=5, own=2, shared=2)
+    days = np.r_[np.zeros(12), np.full(12, 1.0)]
+    plain = stories_of(matrix, knn_edges(matrix, days), days)
+    linked = stories_of(matrix, knn_edges(matrix, days, related=[(0, 1), (2, 3), (12, 13)]), days)
+    for story in plain:  # every story of the plain run sits inside one story with the links
+        assert any(story <= other for other in linked)
+
+
+def test_time_separates_two_events_with_the_same_words():
+    matrix, _ = corpus([8], seed=7)
+    twice = sp.vstack([matrix, matrix]).tocsr()
+    near = np.r_[np.full(8, 3.4), np.full(8, 3.9)]
+    far = np.r_[np.full(8, 3.4), np.full(8, 9.9)]  # 6.5 days: no time bin of either grid holds both
+    assert len(stories_of(twice, knn_edges(twice, near, k=15), near)) == 1
+    assert stories_of(twice, knn_edges(twice, far, k=15), far) == {frozenset(range(8)), frozenset(range(8, 16))}
+
+
+def test_the_found_partition_scores_at_least_the_planted_one():
+    matrix, labels = corpus([20, 10, 5, 5, 1, 1], seed=11)
+    days = np.repeat([0.0, 0.3, 2.0, 2.2, 4.0, 4.0], [20, 10, 5, 5, 1, 1])
+    edges = knn_edges(matrix, days).positive()
+    found = cohesion.optimise(matrix, edges, days, cohesion=0.07, seed=1)
+    score = lambda label: cohesion.quality(matrix, edges, days, label, cohesion=0.07)
+    assert score(found) >= score(labels) - 1e-9
+    assert score(found) > score(np.arange(len(labels))) and score(found) > score(np.zeros(len(labels)))
+    assert partition(found) == partition(labels)
+
+
+def test_the_greedy_optimiser_finds_the_same_stories():
+    matrix, labels = corpus([30, 8, 4, 1], seed=13)
+    days = np.zeros(len(labels))
+    edges = knn_edges(matrix, days).positive()
+    with_leiden = cohesion.optimise(matrix, edges, days, seed=2)
+    greedy = cohesion.optimise(matrix, edges, days, seed=2, use_igraph=False)
+    assert partition(greedy) == partition(with_leiden) == partition(labels)
+
+
+def test_optimise_is_deterministic_for_a_seed():
+    matrix, labels = corpus([25, 25, 10, 3], seed=17, own=2, shared=3)
+    days = np.zeros(len(labels))
+    edges = knn_edges(matrix, days).positive()
+    runs = [cohesion.optimise(matrix, edges, days, seed=5) for _ in range(2)]
+    assert np.array_equal(*runs)
