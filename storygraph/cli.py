@@ -118,14 +118,18 @@ def _require_items(loaded, content: str) -> None:
                    "engine) instead of computing them.")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=_DEFAULTS.algorithm, show_default=True,
               help="Community detection algorithm.")
+@click.option("--cohesion", type=float, default=_DEFAULTS.cohesion, show_default=True,
+              help="Mean time-discounted similarity a story's articles must reach (leiden): higher gives "
+                   "tighter, smaller stories.")
 @click.option("--resolution", type=float, default=_DEFAULTS.resolution, show_default=True,
-              help="Modularity resolution (Leiden, Louvain): higher gives smaller stories.")
+              help="Modularity resolution (modularity, louvain): higher gives smaller stories.")
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
 @_graph_options
 def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, algorithm: str,
-                    resolution: float, seed: int, report_max_nodes: int, threshold: float, top_k: int,
+                    cohesion: float, resolution: float, seed: int, report_max_nodes: int, threshold: float,
+                    top_k: int,
                     window_days: float, jobs: int, dask_address: str | None, cache_dir: str | None,
                     no_cache: bool, no_related: bool, strict: bool, quiet: bool, verbose: bool) -> None:
     """Cluster the news items under CONTENT (a folder of .md files, a .jsonl file, or a
@@ -145,7 +149,7 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     options = _build_options(
         lambda: chosen.append(format_for(output, fmt)),
         threshold=threshold, top_k=top_k, window_days=window_days, algorithm=algorithm,
-        resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
+        cohesion=cohesion, resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
         report_max_nodes=report_max_nodes, jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
         dask=dask_address,
     )

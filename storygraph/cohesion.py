@@ -10,8 +10,8 @@ For a partition into stories ``C`` the quality is
   story's summed vectors (``sum_{i<j} x_i . x_j = (|S|^2 - sum |x_i|^2) / 2``).
 - ``K(dt)`` discounts pairs far apart in time: 1 at the same moment, 0 beyond
   ``window_days``, ``1 - dt / window_days`` on average (1 for two undated articles, 0
-  between a dated and an undated one), computed exactly in the same way from time-grid
-  vectors (:func:`time_vectors`).
+  between a dated and an undated one), computed exactly in the same way from time-binned
+  vectors (:func:`time_vectors`, :func:`spread`).
 - ``e_ij`` is what a link adds beyond the text: the related-link weight for a related pair
   (see :func:`storygraph.graph.edge_weights`), or an edge file's own weight.
 - ``cohesion`` is the penalty of every pair, near or far in time.
@@ -35,8 +35,9 @@ Optimisation, Leiden-style (Traag, Waltman and van Eck 2019), every step seeded:
 2. the groups become nodes of a smaller graph whose edge weights are the **exact**
    time-discounted sums between groups, and Leiden runs again on it (node weights = group
    sizes), until nothing merges;
-3. each article moves to the neighbouring story with the best exact gain (batched sweeps);
-4. steps 2-3 repeat until no article moves.
+3. each article moves to the neighbouring story with the best exact gain (batched sweeps
+   over its four best-linked candidate stories);
+4. step 2 again, for what the moves made mergeable.
 
 Without igraph, step 1 starts from single articles and step 2 merges mutually best pairs of
 groups by exact gain (:func:`_pair_merges`): the same objective, found more slowly.
@@ -55,50 +56,58 @@ from .sparse import group_sums, row_dots, row_norms_squared
 if TYPE_CHECKING:
     from .model import Edges
 
-__all__ = ["optimise", "time_vectors", "quality", "DEFAULT_COHESION"]
+__all__ = ["optimise", "time_vectors", "spread", "quality", "DEFAULT_COHESION"]
 
 #: Default ``cohesion``: the mean time-discounted cosine a story's pairs must reach
 #: (docs/quality.md: chosen across every dev set).
 DEFAULT_COHESION = 0.07
-_GRIDS = 2  # staggered time grids: K(dt) is exact as their mean
-_SWEEPS = 3  # refinement sweeps per round
-_BATCHES = 8  # refinement batches per sweep: moves see the sums of the batches before them
-_ROUNDS = 4  # aggregate-then-refine rounds
+_SWEEPS = 2  # refinement sweeps per round
+_BATCHES = 4  # refinement batches per sweep: moves see the sums of the batches before them
+_ROUNDS = 1  # aggregate-then-refine rounds (more changed nothing measurable: docs/quality.md)
 _LEVELS = 20  # aggregation levels per round (stops as soon as nothing merges)
+_CANDIDATES = 4  # groups whose exact gain an article weighs: its own and its 3 best-linked others
 _EPS = 1e-9
 
 
 def time_vectors(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> sp.csr_matrix:
-    """Rows ``z_i`` with ``z_i . z_j = cos_ij * K(dt_ij)``.
+    """Each row's TF-IDF vector placed in its time bin: column ``bin * terms + term``.
 
-    Each row is placed in ``_GRIDS`` time grids of bins ``window_days`` wide (fixed in
-    absolute time, so adding older or newer articles moves no bin), offset from each other
-    by ``window_days / _GRIDS``, and scaled by ``1/sqrt(_GRIDS)``. ``K`` is then the share
-    of grids in which the two articles share a bin: 1 at the same moment, 0 beyond
-    ``window_days``, and on average over where a pair falls, ``1 - dt / window_days``
-    (two articles share a bin of one grid with that probability). Undated rows share one
-    extra bin (``K = 1`` among them, 0 with dated rows).
+    Bins are ``window_days / 2`` wide and fixed in absolute time (adding older or newer
+    articles moves no bin). With :func:`spread`, ``z_i . spread(z_j) = cos_ij * K(dt_ij)``
+    where ``K`` is 1 in the same bin, 1/2 in adjacent bins, 0 further apart: 1 at the same
+    moment, 0 beyond ``window_days``, and ``1 - dt / window_days`` on average over where a
+    pair falls (the same kernel as two grids of ``window_days`` bins offset by half a bin).
+    Undated rows share one bin of their own (``K = 1`` among them, 0 with dated rows).
     """
     n, terms = matrix.shape
     matrix = matrix.tocsr()
     dated = ~np.isnan(days)
-    first = np.floor(np.nanmin(days) / window_days) if dated.any() else 0.0
-    slots = []
-    for g in range(_GRIDS):
-        bins = np.zeros(n, dtype=np.int64)
-        bins[dated] = (np.floor((days[dated] + window_days * g / _GRIDS) / window_days) - first).astype(np.int64)
-        slots.append(bins)
-    n_bins = int(max(s.max() for s in slots)) + 2 if n else 1
-    undated_bin = n_bins - 1
+    half = window_days / 2
+    bins = np.zeros(n, dtype=np.int64)
+    if dated.any():
+        absolute = np.floor(days[dated] / half)
+        bins[dated] = (absolute - absolute.min()).astype(np.int64) + 1  # bin 0 stays empty: spread's left edge
+    last = int(bins.max()) if n else 0
+    bins[~dated] = last + 3  # two empty bins between: spreading never mixes dated and undated
     row = np.repeat(np.arange(n), np.diff(matrix.indptr))
-    cols, vals, rows = [], [], []
-    for g, bins in enumerate(slots):
-        slot = g * n_bins + np.where(dated, bins, undated_bin)
-        cols.append(slot[row] * terms + matrix.indices)
-        vals.append(matrix.data.astype(np.float64) / np.sqrt(_GRIDS))
-        rows.append(row)
-    out = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(n, _GRIDS * n_bins * max(terms, 1)))
+    out = sp.csr_matrix((matrix.data.astype(np.float64), (row, bins[row] * terms + matrix.indices)),
+                        shape=(n, (last + 5) * max(terms, 1)))
+    out.sort_indices()
+    out.terms = max(terms, 1)  # the width of a bin, for spread()
+    return out
+
+
+def spread(rows: sp.csr_matrix, terms: int) -> sp.csr_matrix:
+    """``rows`` with half of each entry copied into the bins either side: the time kernel's other factor."""
+    rows = rows.tocsr()
+    row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    cols = rows.indices.astype(np.int64)
+    inside = (cols >= terms, cols + terms < rows.shape[1])
+    data = np.concatenate([rows.data, 0.5 * rows.data[inside[0]], 0.5 * rows.data[inside[1]]])
+    out = sp.csr_matrix((data, (np.concatenate([row, row[inside[0]], row[inside[1]]]),
+                                np.concatenate([cols, cols[inside[0]] - terms, cols[inside[1]] + terms]))),
+                        shape=rows.shape)
+    out.sum_duplicates()
     out.sort_indices()
     return out
 
@@ -132,8 +141,8 @@ def optimise(
         label = _aggregate(z, edges, extra, label, cohesion, seed, use_igraph)
         label, moved = _refine(z, edges, extra, label, cohesion, own, rng)
         if moved == 0:
-            break
-    return label
+            return label
+    return _aggregate(z, edges, extra, label, cohesion, seed, use_igraph)  # what the moves made mergeable
 
 
 def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.ndarray, *,
@@ -144,7 +153,8 @@ def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.n
     k = int(label.max()) + 1 if len(label) else 0
     sums = _sums(z, label, k)
     size = np.bincount(label, minlength=k).astype(np.float64)
-    inner = (_self_terms(sums) - np.bincount(label, _self_terms(z), minlength=k)) / 2
+    whole = row_dots(sums, np.arange(k), spread(sums, z.terms), np.arange(k))
+    inner = (whole - np.bincount(label, _self_terms(z), minlength=k)) / 2
     extra = _link_extra(edges, days, window_days)
     same = label[edges.left] == label[edges.right]
     return float(inner.sum() + extra[same].sum() - cohesion * (size * (size - 1) / 2).sum())
@@ -184,7 +194,7 @@ def _aggregate(z, edges, extra, label, cohesion, seed, use_igraph) -> np.ndarray
             break
         sums = _sums(z, label, k)
         size = np.bincount(label, minlength=k).astype(np.float64)
-        weight = _pair_dots(sums, a, b) + link
+        weight = _pair_dots(sums, spread(sums, z.terms), a, b) + link
         if use_igraph:
             merged = _leiden(k, a, b, np.maximum(weight, 0.0), size, cohesion, seed)
         else:
@@ -216,11 +226,12 @@ def _refine(z, edges, extra, label, cohesion, own, rng) -> tuple[np.ndarray, int
     n = len(label)
     src, dst = np.r_[edges.left, edges.right], np.r_[edges.right, edges.left]
     link = np.r_[extra, extra]
+    strength = np.r_[edges.weight, edges.weight]
     moved_total = 0
     for _ in range(_SWEEPS):
         moved = 0
         for part in np.array_split(rng.permutation(n), _BATCHES):
-            label, count = _move_batch(z, label, part, src, dst, link, cohesion, own)
+            label, count = _move_batch(z, label, part, src, dst, link, strength, cohesion, own)
             moved += count
         moved_total += moved
         if moved == 0:
@@ -228,10 +239,10 @@ def _refine(z, edges, extra, label, cohesion, own, rng) -> tuple[np.ndarray, int
     return label, moved_total
 
 
-def _move_batch(z, label, part, src, dst, link, cohesion, own) -> tuple[np.ndarray, int]:
+def _move_batch(z, label, part, src, dst, link, weight, cohesion, own) -> tuple[np.ndarray, int]:
     n = len(label)
     k = int(label.max()) + 1
-    sums = _sums(z, label, k)
+    sums = spread(_sums(z, label, k), z.terms)
     size = np.bincount(label, minlength=k).astype(np.float64)
     chosen = np.zeros(n, dtype=bool)
     chosen[part] = True
@@ -240,7 +251,10 @@ def _move_batch(z, label, part, src, dst, link, cohesion, own) -> tuple[np.ndarr
     group = np.r_[label[dst[pick]], label[part]]
     keys, inverse = np.unique(node * k + group, return_inverse=True)
     bonus = np.bincount(inverse, np.r_[link[pick], np.zeros(len(part))])
+    reach = np.bincount(inverse, np.r_[weight[pick], np.full(len(part), np.inf)])
     node, group = keys // k, keys % k
+    keep = _strongest(node, reach, _CANDIDATES)  # the exact gain is costly: only the best-linked groups
+    node, group, bonus = node[keep], group[keep], bonus[keep]
     gain = row_dots(z, node, sums, group) + bonus - cohesion * size[group]
     home = group == label[node]
     gain[home] += cohesion - own[node[home]]  # a node's own story holds it: not itself, one pair fewer
@@ -254,6 +268,17 @@ def _move_batch(z, label, part, src, dst, link, cohesion, own) -> tuple[np.ndarr
     alone = go[~joins]
     new[alone] = k + np.arange(len(alone))
     return _relabel(new), len(go)
+
+
+def _strongest(node: np.ndarray, reach: np.ndarray, limit: int) -> np.ndarray:
+    """Mask of each node's ``limit`` candidate groups with the most link weight (its own group
+    always: its weight is inf), ties by group order."""
+    order = np.lexsort((-reach, node))
+    first = np.r_[True, node[order][1:] != node[order][:-1]] if len(node) else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    keep = np.zeros(len(node), dtype=bool)
+    keep[order[np.arange(len(order)) - start < limit]] = True
+    return keep
 
 
 def _best_other(n: int, node: np.ndarray, group: np.ndarray, gain: np.ndarray):
@@ -284,11 +309,11 @@ def _self_terms(m: sp.csr_matrix) -> np.ndarray:
     return row_norms_squared(m)
 
 
-def _pair_dots(sums: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``sums[a] . sums[b]``, walking the sparser row of each pair."""
+def _pair_dots(sums: sp.csr_matrix, spread_sums: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sums[a] . spread_sums[b]`` (symmetric), walking the sparser row of each pair."""
     width = np.diff(sums.indptr)
     thin = width[a] <= width[b]
-    return row_dots(sums, np.where(thin, a, b), sums, np.where(thin, b, a))
+    return row_dots(sums, np.where(thin, a, b), spread_sums, np.where(thin, b, a))
 
 
 def _relabel(label: np.ndarray) -> np.ndarray:

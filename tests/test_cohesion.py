@@ -75,7 +75,7 @@ def test_quality_is_the_exact_sum_over_every_pair():
     label = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])
     dense = (matrix @ matrix.T).toarray()
     z = cohesion.time_vectors(matrix, days, 7.0)
-    kernel = (z @ z.T).toarray() / np.maximum(dense, 1e-12)  # the time grids' K for each pair
+    kernel = (z @ cohesion.spread(z, z.terms).T).toarray() / np.maximum(dense, 1e-12)  # the time bins' K
     brute = 0.0
     for i, j in itertools.combinations(range(9), 2):
         if label[i] == label[j]:
@@ -88,7 +88,8 @@ def test_quality_is_the_exact_sum_over_every_pair():
 def test_time_vectors_give_the_triangular_kernel_on_average():
     matrix = normalize(sp.csr_matrix(np.ones((4, 1))))
     days = np.array([0.0, 0.0, 7.5, np.nan])
-    gram = (cohesion.time_vectors(matrix, days, 7.0) @ cohesion.time_vectors(matrix, days, 7.0).T).toarray()
+    z = cohesion.time_vectors(matrix, days, 7.0)
+    gram = (z @ cohesion.spread(z, z.terms).T).toarray()
     assert gram[0, 1] == pytest.approx(1.0)  # same moment
     assert gram[0, 2] == pytest.approx(0.0)  # beyond the window
     assert gram[3, 3] == pytest.approx(1.0) and gram[0, 3] == 0.0  # undated: only with undated
@@ -96,8 +97,8 @@ def test_time_vectors_give_the_triangular_kernel_on_average():
     one = normalize(sp.csr_matrix(np.ones((2, 1))))
     for gap in (1.0, 3.5, 5.0):
         starts = np.linspace(0, 7, 701)[:-1]
-        mean = np.mean([(lambda z: (z @ z.T)[0, 1])(cohesion.time_vectors(one, np.array([t, t + gap]), 7.0))
-                        for t in starts])
+        mean = np.mean([(lambda z: (z @ cohesion.spread(z, z.terms).T)[0, 1])(
+            cohesion.time_vectors(one, np.array([t, t + gap]), 7.0)) for t in starts])
         assert mean == pytest.approx(1 - gap / 7.0, abs=0.01)
 
 
@@ -135,7 +136,7 @@ def test_time_separates_two_events_with_the_same_words():
     matrix, _ = corpus([8], seed=7)
     twice = sp.vstack([matrix, matrix]).tocsr()
     near = np.r_[np.full(8, 3.4), np.full(8, 3.9)]
-    far = np.r_[np.full(8, 3.4), np.full(8, 9.9)]  # 6.5 days: no time bin of either grid holds both
+    far = np.r_[np.full(8, 3.4), np.full(8, 9.9)]  # 6.5 days: bins of 3.5 days two apart, K = 0
     assert len(stories_of(twice, knn_edges(twice, near, k=15), near)) == 1
     assert stories_of(twice, knn_edges(twice, far, k=15), far) == {frozenset(range(8)), frozenset(range(8, 16))}
 

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 
 import storygraph
+import storygraph.export.html as html_export
 from storygraph.cli import main
 from storygraph.export import render
 from storygraph.export.html import graph_stories, html_bytes, page_data, script_json
@@ -118,6 +119,25 @@ def test_markup_in_titles_stays_text(hostile):
     assert HOSTILE_TITLE in titles  # the exact text, restored by the JSON parser
     excerpts = [s["excerpt"] for s in data["stories"]]
     assert any("<!-- x -->" in e and "\u2028" in e for e in excerpts)
+
+
+def test_weak_members_come_last_with_their_similarity(write_items):
+    # four articles share their words; a fifth shares none but every one of them lists it as related
+    refs = [{"title": "Bakery wins award", "webUrl": "https://town.com/bakery", "publishedDateTime": "2024-04-03T02:00:00Z"}]
+    files = {f"q{i}.md": item(f"Earthquake hits Taiwan coast {i}", f"https://news{i}.com/quake",
+                              published=f"2024-04-03T0{i}:00:00Z", related=refs) for i in range(4)}
+    files["bakery.md"] = item("Bakery wins pastry award", "https://town.com/bakery", published="2024-04-03T01:00:00Z")
+    result = storygraph.cluster(write_items(files), related_weight=0.5)
+    [story] = [s for s in result.stories if s.size == 5]
+    data = page_data(result)
+    page_story = data["stories"][result.stories.index(story)]
+    assert page_story["cohesion"] == story.cohesion
+    similarity = [data["nodes"][i][5] for i in page_story["members"]]
+    assert similarity == [round(result.similarity_of(i), 6) for i in page_story["members"]]
+    weak = [value < html_export.WEAK_SHARE * story.cohesion for value in similarity]
+    assert weak == [False] * 4 + [True]  # the related-only member, listed last
+    assert result.nodes[page_story["members"][-1]].title == "Bakery wins pastry award"
+    assert sorted(page_story["members"]) == sorted(story.members)
 
 
 def test_script_json_escapes_breakouts():

@@ -2,6 +2,8 @@
 import { count, el, formatDate, formatSpan, link, plural, time } from "./format.js";
 
 const PROVIDERS_SHOWN = 6;
+// A member whose cosine to the story's centroid is under this share of the story's cohesion is "weak".
+const WEAK_SHARE = 0.5;
 
 /**
  * Render every story into #story-list.
@@ -108,6 +110,7 @@ function meta(data, story, index) {
   const line = el("p", "meta");
   line.append(el("span", "size", plural(size, "article")));
   const parts = [];
+  if (size > 1) parts.push(`cohesion ${story.cohesion.toFixed(2)}`);
   const span = formatSpan(story.first, story.last);
   if (span) parts.push(span);
   if (size === 1) {
@@ -134,18 +137,21 @@ function fillArticles(data, item) {
   if (!details || details.querySelector(".articles")) return;
   const story = data.stories[Number(item.dataset.index)];
   const list = el("ol", "articles");
-  story.members.forEach((nodeIndex) => list.append(articleRow(data, nodeIndex)));
+  story.members.forEach((nodeIndex) => list.append(articleRow(data, nodeIndex, story)));
   details.append(list);
 }
 
-function articleRow(data, nodeIndex) {
-  const [title, url, provider, published, inCorpus] = data.nodes[nodeIndex];
+function articleRow(data, nodeIndex, story) {
+  const [title, url, provider, published, inCorpus, similarity] = data.nodes[nodeIndex];
   const row = el("li");
   row.dataset.node = String(nodeIndex);
   row.append(link(url, title));
   const by = [data.providers[provider], published ? formatDate(time(published)) : "undated"].filter(Boolean);
   if (!inCorpus) by.push("linked only");
   row.append(el("span", "by", ` — ${by.join(", ")}`));
+  // Weak members (listed last by the page data) are greyed: why they are here is least clear.
+  if (similarity < WEAK_SHARE * story.cohesion) row.classList.add("weak");
+  row.title = `similarity to the story ${similarity.toFixed(2)} (story cohesion ${story.cohesion.toFixed(2)})`;
   return row;
 }
 

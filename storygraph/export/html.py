@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["html_bytes", "page_data", "graph_stories", "script_json"]
 
+#: A member whose cosine to its story's centroid is under this share of the story's cohesion is
+#: "weak": listed last and greyed (the same rule as report-src/src/list.js).
+WEAK_SHARE = 0.5
 #: A story's headline excerpt is cut to this many characters on the page.
 EXCERPT_CHARS = 300
 _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -58,7 +61,7 @@ def html_bytes(result: "Clustering") -> bytes:
 def page_data(result: "Clustering") -> dict:
     """The data the page embeds: lean lists built from :func:`~.jsondoc.document`.
 
-    ``nodes`` are ``[title, url, provider index, published ISO or null, in corpus 0/1]``
+    ``nodes`` are ``[title, url, provider index, published ISO or null, in corpus 0/1, story similarity]``
     in the JSON's node order, ``providers`` the provider names they index. Each story
     keeps its JSON fields (``members`` and ``headline`` become node indices) plus the
     headline's ``excerpt``. ``graph`` says how many of the first stories the graph
@@ -113,7 +116,8 @@ def script_json(data: object) -> str:
 
 
 def _node_row(node: dict, provider_index: dict[str, int]) -> list:
-    return [node["title"], node["url"], provider_index[node["provider"]], node["published"], int(node["in_corpus"])]
+    return [node["title"], node["url"], provider_index[node["provider"]], node["published"], int(node["in_corpus"]),
+            node["story_similarity"]]
 
 
 def _story(story: dict, index: dict[str, int], nodes: list[dict]) -> dict:
@@ -127,8 +131,17 @@ def _story(story: dict, index: dict[str, int], nodes: list[dict]) -> dict:
         "first": story["first_published"],
         "last": story["last_published"],
         "providers": story["providers"],
-        "members": [index[m] for m in story["members"]],
+        "cohesion": story["cohesion"],
+        "members": _strong_first(story, index, nodes),
     }
+
+
+def _strong_first(story: dict, index: dict[str, int], nodes: list[dict]) -> list[int]:
+    """Members in time order, the weak ones (cosine to the story's centroid under
+    :data:`WEAK_SHARE` of its cohesion) after the others: the report greys them."""
+    members = [index[m] for m in story["members"]]
+    weak = [nodes[i]["story_similarity"] < WEAK_SHARE * story["cohesion"] for i in members]
+    return [i for i, w in zip(members, weak) if not w] + [i for i, w in zip(members, weak) if w]
 
 
 def _graph_edges(doc: dict, index: dict[str, int], shown: int) -> list[list]:
