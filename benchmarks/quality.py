@@ -12,12 +12,14 @@ target of the density issue for that row. Sets are made on first use under
 ``--work`` (default /tmp/storygraph-bench): the tweets variants by
 ``../shared/eval/tweets/make_variants.py``, the synthetic and dense corpora by
 ``benchmarks/generate.py`` (seed 0). Sets whose source is absent are skipped with a note.
-Runs use the parse cache (results do not depend on it).
+Runs use the parse cache (results do not depend on it). ``../shared`` is found beside the
+checkout, or at ``$STORYGRAPH_SHARED`` (for a benchmark copy of the checkout elsewhere).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -33,7 +35,7 @@ from storygraph.evaluate import evaluate_document, read_truth
 from storygraph.export.jsondoc import document
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("STORYGRAPH_SHARED", ROOT.parent / "shared"))  # a worktree copy: set it
 TWEETS = SHARED / "eval" / "tweets"
 CORPUS = SHARED / "corpus"
 

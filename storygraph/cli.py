@@ -116,6 +116,8 @@ def _require_items(loaded, content: str) -> None:
 @click.option("--edges", "edge_file", type=click.Path(exists=True),
               help="Cluster with the edges of this .csv/.parquet file (from 'storygraph edges' or another "
                    "engine) instead of computing them.")
+@click.option("--overrides", "overrides_file", type=click.Path(exists=True, dir_okay=False),
+              help="An editor's corrections (YAML or JSON): together, apart, titles, ignore (see the README).")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=_DEFAULTS.algorithm, show_default=True,
               help="Community detection algorithm.")
 @click.option("--cohesion", type=float, default=_DEFAULTS.cohesion, show_default=True,
@@ -127,7 +129,8 @@ def _require_items(loaded, content: str) -> None:
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
 @_graph_options
-def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, algorithm: str,
+def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, overrides_file: str | None,
+                    algorithm: str,
                     cohesion: float, resolution: float, seed: int, report_max_nodes: int, threshold: float,
                     top_k: int,
                     window_days: float, jobs: int, dask_address: str | None, cache_dir: str | None,
@@ -155,7 +158,8 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     )
     _check_output_folder(output)
     try:
-        result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file)
+        result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file,
+                         overrides=overrides_file)
         _require_items(result.loaded, content)
         export_started = time.perf_counter()
         write(result, output, chosen[0])

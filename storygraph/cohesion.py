@@ -121,28 +121,45 @@ def optimise(
     window_days: float = 7.0,
     seed: int = 42,
     use_igraph: bool = True,
+    units: np.ndarray | None = None,
 ) -> np.ndarray:
     """The story label of each node, maximising :func:`quality` (see the module docstring).
 
     ``matrix``: L2-normalised TF-IDF rows in node order; ``edges``: the candidate links with
     positive weight (only they propose moves; their ``weight`` minus the time-discounted
     ``similarity`` is the evidence they add); ``days``: publication time in days, NaN when
-    undated. The result depends only on these and ``seed``.
+    undated. ``units`` (a label per node) keeps nodes with one label in one story whatever
+    happens (an editor's ``together``). The result depends only on these and ``seed``.
     """
     z = time_vectors(matrix, days, window_days)
     extra = _link_extra(edges, days, window_days)
+    if units is None:
+        return _optimise(z, edges, extra, np.ones(edges.n), cohesion, seed, use_igraph)
+    units = _relabel(units)
+    k = int(units.max()) + 1 if len(units) else 0
+    unit_z = _sums(z, units, k)
+    unit_z.terms = z.terms
+    a, b, link = _group_pairs(edges, extra, units, k)
+    weight = _group_pairs(edges, edges.weight, units, k)[2]
+    contracted = type(edges)(k, a, b, np.zeros(len(a), dtype=np.uint8), np.zeros(len(a)), weight)
+    size = np.bincount(units, minlength=k).astype(np.float64)
+    return _optimise(unit_z, contracted, link, size, cohesion, seed, use_igraph)[units]
+
+
+def _optimise(z, edges, extra, size, cohesion, seed, use_igraph) -> np.ndarray:
+    """:func:`optimise` over nodes that weigh ``size`` articles each (units of ``together``)."""
     if use_igraph:
-        label = _leiden(edges.n, edges.left, edges.right, edges.weight, np.ones(edges.n), cohesion, seed)
+        label = _leiden(edges.n, edges.left, edges.right, edges.weight, size, cohesion, seed)
     else:
         label = np.arange(edges.n)
-    own = _self_terms(z)
+    own = row_dots(z, np.arange(edges.n), spread(z, z.terms), np.arange(edges.n))  # each node's mass with itself
     rng = np.random.default_rng(seed)
     for _ in range(_ROUNDS):
-        label = _aggregate(z, edges, extra, label, cohesion, seed, use_igraph)
-        label, moved = _refine(z, edges, extra, label, cohesion, own, rng)
+        label = _aggregate(z, edges, extra, label, size, cohesion, seed, use_igraph)
+        label, moved = _refine(z, edges, extra, label, size, cohesion, own, rng)
         if moved == 0:
             return label
-    return _aggregate(z, edges, extra, label, cohesion, seed, use_igraph)  # what the moves made mergeable
+    return _aggregate(z, edges, extra, label, size, cohesion, seed, use_igraph)  # what the moves made mergeable
 
 
 def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.ndarray, *,
@@ -185,7 +202,7 @@ def _leiden(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray, siz
     return _relabel(np.asarray(membership, dtype=np.int64))
 
 
-def _aggregate(z, edges, extra, label, cohesion, seed, use_igraph) -> np.ndarray:
+def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) -> np.ndarray:
     """Merge groups on the graph of groups with exact weights, level after level."""
     for _ in range(_LEVELS if use_igraph else 10 * _LEVELS):  # pairwise merges need more levels
         k = int(label.max()) + 1
@@ -193,7 +210,7 @@ def _aggregate(z, edges, extra, label, cohesion, seed, use_igraph) -> np.ndarray
         if len(a) == 0:
             break
         sums = _sums(z, label, k)
-        size = np.bincount(label, minlength=k).astype(np.float64)
+        size = np.bincount(label, node_size, minlength=k)
         weight = _pair_dots(sums, spread(sums, z.terms), a, b) + link
         if use_igraph:
             merged = _leiden(k, a, b, np.maximum(weight, 0.0), size, cohesion, seed)
@@ -221,7 +238,7 @@ def _pair_merges(k: int, a: np.ndarray, b: np.ndarray, gain: np.ndarray) -> np.n
     return groups
 
 
-def _refine(z, edges, extra, label, cohesion, own, rng) -> tuple[np.ndarray, int]:
+def _refine(z, edges, extra, label, node_size, cohesion, own, rng) -> tuple[np.ndarray, int]:
     """Move articles to the neighbouring story (or out, alone) with the best exact gain."""
     n = len(label)
     src, dst = np.r_[edges.left, edges.right], np.r_[edges.right, edges.left]
@@ -231,7 +248,7 @@ def _refine(z, edges, extra, label, cohesion, own, rng) -> tuple[np.ndarray, int
     for _ in range(_SWEEPS):
         moved = 0
         for part in np.array_split(rng.permutation(n), _BATCHES):
-            label, count = _move_batch(z, label, part, src, dst, link, strength, cohesion, own)
+            label, count = _move_batch(z, label, part, src, dst, link, strength, node_size, cohesion, own)
             moved += count
         moved_total += moved
         if moved == 0:
@@ -239,11 +256,11 @@ def _refine(z, edges, extra, label, cohesion, own, rng) -> tuple[np.ndarray, int
     return label, moved_total
 
 
-def _move_batch(z, label, part, src, dst, link, weight, cohesion, own) -> tuple[np.ndarray, int]:
+def _move_batch(z, label, part, src, dst, link, weight, node_size, cohesion, own) -> tuple[np.ndarray, int]:
     n = len(label)
     k = int(label.max()) + 1
     sums = spread(_sums(z, label, k), z.terms)
-    size = np.bincount(label, minlength=k).astype(np.float64)
+    size = np.bincount(label, node_size, minlength=k)
     chosen = np.zeros(n, dtype=bool)
     chosen[part] = True
     pick = chosen[src]
@@ -255,9 +272,10 @@ def _move_batch(z, label, part, src, dst, link, weight, cohesion, own) -> tuple[
     node, group = keys // k, keys % k
     keep = _strongest(node, reach, _CANDIDATES)  # the exact gain is costly: only the best-linked groups
     node, group, bonus = node[keep], group[keep], bonus[keep]
-    gain = row_dots(z, node, sums, group) + bonus - cohesion * size[group]
+    gain = row_dots(z, node, sums, group) + bonus - cohesion * node_size[node] * size[group]
     home = group == label[node]
-    gain[home] += cohesion - own[node[home]]  # a node's own story holds it: not itself, one pair fewer
+    # a node's own story holds it: not its pairs with itself, and n_u * n_u pairs fewer
+    gain[home] += cohesion * node_size[node[home]] ** 2 - own[node[home]]
     stay = np.zeros(n)
     stay[node[home]] = gain[home]
     best, target = _best_other(n, node[~home], group[~home], gain[~home])

@@ -39,8 +39,9 @@ SECONDS_PER_DAY = 86400.0
 EdgeSource = Callable[[NodeTable, "sp.csr_matrix", np.ndarray, Tick], tuple[Edges, list[Notice]]]
 
 
-def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTable:
-    """Merge articles by canonical URL and resolve related links to nodes."""
+def build_nodes(articles: Iterable[Article], use_related: bool = True, exclude: frozenset[str] = frozenset()) -> NodeTable:
+    """Merge articles by canonical URL and resolve related links to nodes. Related links to
+    a key in ``exclude`` (an editor's ``ignore``) are dropped, so it never becomes a node."""
     groups: dict[str, list[Article]] = {}
     for article in articles:
         groups.setdefault(article.key or canonical_url(article.url), []).append(article)
@@ -55,7 +56,7 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True) -> NodeTa
                     refs += 1
                     target = ref.key or canonical_url(ref.url)
                     target = aliases.get(target, target)
-                    if target == key:
+                    if target == key or target in exclude:
                         continue
                     if target not in nodes:
                         nodes[target] = _node_from_ref(target, ref)

@@ -209,6 +209,8 @@ class Story:
     in_corpus: int
     color: tuple[int, int, int]
     cohesion: float = 1.0  # mean cosine of the members to the story's TF-IDF centroid
+    title: str | None = None  # an editor's title (overrides ``titles``), else None
+    corrected: bool = False  # holds an article of an editor's together, apart or titles entry
 
     @property
     def size(self) -> int:
@@ -233,6 +235,7 @@ class Clustering:
     story_of: list[int]
     edges_sha256: str | None = None
     story_similarity: np.ndarray | None = None
+    overrides: dict | None = None  # {"sha256", "applied": [...], "unknown": [...]} of an overrides file
 
     def similarity_of(self, index: int) -> float:
         """Node ``index``'s cosine to its story's centroid."""

@@ -24,7 +24,9 @@ import numpy as np
 from . import cache, communities, edgefile, graph as graph_stage, similarity
 from .errors import StrictModeError
 from .load import load
-from .model import LoadResult, NodeTable
+from .corrections import apply_corrections, described
+from .model import LoadResult, NodeTable, Skipped
+from .overrides import Overrides, OverridesError, Resolved, ignored_keys, read_overrides, resolve
 from .options import ClusterOptions
 from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
@@ -40,38 +42,63 @@ def cluster(
     *,
     progress: Progress | None = None,
     edge_file: str | os.PathLike | None = None,
-    **overrides: object,
+    overrides: str | os.PathLike | Overrides | None = None,
+    **knobs: object,
 ) -> ClusterResult:
     """Cluster the news items under ``content`` (a folder, a ``.jsonl`` file or an
     fsspec URL of a folder) into stories.
 
-    ``options`` defaults to :class:`ClusterOptions()`; keyword ``overrides`` (for
+    ``options`` defaults to :class:`ClusterOptions()`; keyword ``knobs`` (for
     example ``threshold=0.4``) are applied on top and validated. ``edge_file`` (a
     ``.csv`` or ``.parquet`` edge file, see :mod:`storygraph.edgefile`) replaces
     the similarity search and the related links with edges computed elsewhere.
+    ``overrides`` (an editor's file, see :mod:`storygraph.overrides`) puts articles
+    together, keeps them apart, names stories and leaves articles out.
     ``progress`` (:data:`storygraph.progress.Progress`) is told each stage's work.
-    Raises :class:`~storygraph.errors.InputError` for an unusable ``content`` path,
-    :class:`~storygraph.errors.OptionsError` for a bad option and, with
-    ``strict=True``, :class:`~storygraph.errors.StrictModeError` if any file was skipped.
+    Raises :class:`~storygraph.errors.InputError` for an unusable ``content`` path
+    or overrides file, :class:`~storygraph.errors.OptionsError` for a bad option and,
+    with ``strict=True``, :class:`~storygraph.errors.StrictModeError` if any file was skipped.
     """
-    opts = _options(options, overrides)
+    opts = _options(options, knobs)
+    fixes = read_overrides(overrides) if isinstance(overrides, (str, os.PathLike)) else overrides
     clock = _Clock()
-    graph = _build(content, opts, progress or no_progress, clock, edge_file)
+    graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes)
     parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
                                      cohesion=opts.cohesion, window_days=opts.window_days,
                                      resolution=opts.resolution, reference_weight=opts.reference_weight, seed=opts.seed)
     graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
+    resolved = _resolved(fixes, graph, opts.strict)
+    if resolved is not None:
+        parts = apply_corrections(parts, resolved, graph.matrix, graph.edges, graph.days, cohesion=opts.cohesion,
+                                  window_days=opts.window_days, seed=opts.seed)
     clock.lap("communities")
     stories = build_stories(graph.table.nodes, graph.edges, parts, graph.matrix, graph.terms, opts.keywords)
     story_of = [0] * len(graph.table.nodes)
     for s_index, story in enumerate(stories):
         for member in story.members:
             story_of[member] = s_index
+    section = None
+    if resolved is not None:
+        stories, section, notices = described(stories, story_of, graph.table.nodes, resolved, fixes)
+        graph.loaded.notices.extend(notices)
     similarity = member_similarity(graph.matrix, np.asarray(story_of, dtype=np.int64), len(stories))
     clock.lap("stories")
     sha256 = None if edge_file is None else edgefile.file_sha256(edge_file)
     return ClusterResult(opts, graph.loaded, graph.table, graph.edges, stories, story_of, edges_sha256=sha256,
-                         story_similarity=similarity, timings=clock.timings, peak_rss=clock.peak)
+                         story_similarity=similarity, overrides=section, timings=clock.timings, peak_rss=clock.peak)
+
+
+def _resolved(fixes: Overrides | None, graph: ArticleGraph, strict: bool) -> Resolved | None:
+    """The overrides resolved against this run's nodes (None without an overrides file)."""
+    if fixes is None:
+        return None
+    resolved = resolve(fixes, graph.table, graph.loaded.articles + graph.ignored_articles, graph.ignored)
+    if strict and resolved.unknown:
+        first = resolved.unknown[0]
+        raise OverridesError(f"{fixes.path}: {first['kind']} entry {first['entry']}: {first['name']}: no such "
+                             "article in the input (strict mode)")
+    graph.loaded.notices.extend(resolved.notices)
+    return resolved
 
 
 def build_graph(
@@ -106,7 +133,8 @@ def _options(options: ClusterOptions | None, overrides: dict) -> ClusterOptions:
     return base.replace(**overrides) if overrides else base
 
 
-def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edge_file) -> ArticleGraph:
+def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edge_file,
+           fixes: Overrides | None = None) -> ArticleGraph:
     source = open_source(content, opts.max_file_bytes)
     with _engine(opts) as engine:
         with progress("load", len(source.paths)) as tick:
@@ -114,7 +142,9 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         if opts.strict and loaded.skipped:
             raise StrictModeError(loaded.skipped)
         clock.lap("load")
-        table = graph_stage.build_nodes(loaded.articles, opts.use_related)
+        ignored = ignored_keys(fixes, loaded.articles)
+        left_out = _leave_out(loaded, ignored, fixes)
+        table = graph_stage.build_nodes(loaded.articles, opts.use_related, exclude=frozenset(ignored))
         clock.lap("graph")
         matrix, terms = _tfidf(table, opts)
         seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
@@ -125,7 +155,18 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         clock.lap("similarity")
     if opts.dask is not None:
         clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
-    return ArticleGraph(loaded, table, matrix, terms, edges, graph_stage.days(seconds))
+    return ArticleGraph(loaded, table, matrix, terms, edges, graph_stage.days(seconds), ignored, left_out)
+
+
+def _leave_out(loaded: LoadResult, ignored: dict[str, int], fixes: Overrides | None) -> list:
+    """Move the articles an editor's ``ignore`` names to ``skipped`` (code ``ignored``); return them."""
+    if not ignored:
+        return []
+    out = [a for a in loaded.articles if a.key in ignored]
+    loaded.articles = [a for a in loaded.articles if a.key not in ignored]
+    loaded.skipped.extend(Skipped(a.file, "ignored", f"listed under ignore in {fixes.path} (entry {ignored[a.key]})")
+                          for a in out)
+    return out
 
 
 def _tfidf(table: NodeTable, opts: ClusterOptions):

@@ -29,7 +29,8 @@ class ArticleGraph:
     """The graph of a corpus before community detection: what ``storygraph edges`` writes.
 
     ``matrix`` is the TF-IDF matrix (CSR, rows in node order) and ``terms`` its
-    vocabulary by column; ``days`` each node's publication time in days (NaN when undated).
+    vocabulary by column; ``days`` each node's publication time in days (NaN when undated);
+    ``ignored`` and ``ignored_articles`` what an overrides file's ``ignore`` left out.
     """
 
     loaded: LoadResult
@@ -38,6 +39,8 @@ class ArticleGraph:
     terms: np.ndarray
     edges: Edges
     days: np.ndarray
+    ignored: dict[str, int] = field(default_factory=dict)  # node keys an editor's ignore named -> entry
+    ignored_articles: list = field(default_factory=list)  # the articles those keys left out
 
 
 @dataclass

@@ -86,8 +86,11 @@ function storyItem(data, story, index) {
   item.style.setProperty("--story-color", story.color);
 
   const heading = el("h2");
-  heading.append(link(url, title));
+  // An editor's title (overrides "titles") names the story; the headline's own title stays its link's text.
+  heading.append(link(url, story.title || title));
+  if (story.corrected) heading.append(" ", el("span", "corrected", "corrected"));
   item.append(heading, meta(data, story, index));
+  if (story.title) item.append(el("p", "headline", title));
   if (story.excerpt) item.append(el("p", "excerpt", story.excerpt));
   if (story.keywords.length) {
     const keywords = el("ul", "keywords");
@@ -157,7 +160,7 @@ function articleRow(data, nodeIndex, story) {
 
 function haystack(data, story) {
   const titles = story.members.map((i) => data.nodes[i][0]);
-  return [story.id, ...story.keywords, ...story.providers, ...titles].join("\n").toLowerCase();
+  return [story.id, story.title || "", ...story.keywords, ...story.providers, ...titles].join("\n").toLowerCase();
 }
 
 function storyCount(n) {

@@ -43,6 +43,8 @@ def gephi_nodes(result: "Clustering", colors_as: str = "rgb") -> Iterator[tuple[
             "story": story.id,
             "story_size": story.size,
             "story_headline": xml_safe(result.nodes[story.headline].title),
+            "story_title": xml_safe(story.title or result.nodes[story.headline].title),
+            "story_corrected": story.corrected,
             "story_similarity": round(result.similarity_of(i), 6),
             "story_cohesion": story.cohesion,
         }

@@ -132,6 +132,8 @@ def _story(story: dict, index: dict[str, int], nodes: list[dict]) -> dict:
         "last": story["last_published"],
         "providers": story["providers"],
         "cohesion": story["cohesion"],
+        "title": story["title"],
+        "corrected": story["corrected"],
         "members": _strong_first(story, index, nodes),
     }
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -50,8 +50,10 @@ def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
     return [
         ("schema_version", SCHEMA_VERSION),
         ("generator", {"name": "storygraph", "version": __version__}),
-        ("parameters", parameters(result.options.to_dict(), result.edges_sha256)),
+        ("parameters", parameters(result.options.to_dict(), result.edges_sha256,
+                                  result.overrides["sha256"] if result.overrides else None)),
         ("calibration", {"related_weight": _rounded(result.edges.related_weight)}),
+        *([("overrides", {k: v for k, v in result.overrides.items() if k != "sha256"})] if result.overrides else []),
         ("stats", result.stats()),
         ("stories", [_story(result, s) for s in result.stories]),
         ("nodes", (_node(result, i, n) for i, n in enumerate(nodes))),
@@ -78,14 +80,17 @@ def check_finite(edges) -> None:
             raise ExportError(f"an edge {name} is {values[~finite][0]}: not a finite number (check related_weight)")
 
 
-def parameters(options: dict, edges_sha256: str | None = None) -> dict:
+def parameters(options: dict, edges_sha256: str | None = None, overrides_sha256: str | None = None) -> dict:
     """Options as JSON values. JSON has no infinity, and ``window_days=inf`` ("compare
     every pair") is a valid option, so a non-finite number is written as the string
     ``"inf"`` (``float()`` reads it back), never as the non-standard token ``Infinity``.
-    A run on an edge file (``--edges``) adds ``edges_sha256``, the file's SHA-256."""
+    A run on an edge file (``--edges``) adds ``edges_sha256``, the file's SHA-256, and one
+    with an overrides file (``--overrides``) ``overrides_sha256``."""
     out = {name: str(v) if isinstance(v, float) and not math.isfinite(v) else v for name, v in options.items()}
     if edges_sha256 is not None:
         out["edges_sha256"] = edges_sha256
+    if overrides_sha256 is not None:
+        out["overrides_sha256"] = overrides_sha256
     return out
 
 
@@ -95,6 +100,8 @@ def _story(result: "Clustering", story) -> dict:
     return {
         "id": story.id,
         "size": story.size,
+        "title": story.title,
+        "corrected": story.corrected,
         "cohesion": story.cohesion,
         "in_corpus": story.in_corpus,
         "headline": {"id": head.id, "title": head.title, "url": head.url},
