@@ -116,6 +116,9 @@ def _require_items(loaded, content: str) -> None:
 @click.option("--edges", "edge_file", type=click.Path(exists=True),
               help="Cluster with the edges of this .csv/.parquet file (from 'storygraph edges' or another "
                    "engine) instead of computing them.")
+@click.option("--previous", "previous_file", type=click.Path(exists=True, dir_okay=False),
+              help="An earlier JSON output: stories that continue its stories keep their ids, and the output "
+                   "says what is new, grown, merged, split or gone.")
 @click.option("--overrides", "overrides_file", type=click.Path(exists=True, dir_okay=False),
               help="An editor's corrections (YAML or JSON): together, apart, titles, ignore (see the README).")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=_DEFAULTS.algorithm, show_default=True,
@@ -129,8 +132,8 @@ def _require_items(loaded, content: str) -> None:
 @click.option("--report-max-nodes", type=int, default=_DEFAULTS.report_max_nodes, show_default=True,
               help="HTML report: the graph view shows the largest stories up to this many nodes.")
 @_graph_options
-def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, overrides_file: str | None,
-                    algorithm: str,
+def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, previous_file: str | None,
+                    overrides_file: str | None, algorithm: str,
                     cohesion: float, resolution: float, seed: int, report_max_nodes: int, threshold: float,
                     top_k: int,
                     window_days: float, jobs: int, dask_address: str | None, cache_dir: str | None,
@@ -159,14 +162,14 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     _check_output_folder(output)
     try:
         result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file,
-                         overrides=overrides_file)
+                         overrides=overrides_file, previous=previous_file)
         _require_items(result.loaded, content)
         export_started = time.perf_counter()
         write(result, output, chosen[0])
         export = (time.perf_counter() - export_started, peak_rss())  # not a stage of the run: timed here
     except StorygraphError as exc:
         raise CommandError(str(exc)) from None
-    _report(result, export, output, time.perf_counter() - started, quiet, verbose)
+    _report(result, export, output, time.perf_counter() - started, quiet, verbose, previous_file)
 
 
 @main.command("edges")
@@ -223,7 +226,7 @@ def _explain(loaded) -> None:
 
 
 def _report(result: "ClusterResult", export: tuple[float, int], output: str, seconds: float, quiet: bool,
-            verbose: bool) -> None:
+            verbose: bool, previous: str | None = None) -> None:
     stats = result.stats()
     if verbose:
         _explain(result.loaded)
@@ -242,6 +245,10 @@ def _report(result: "ClusterResult", export: tuple[float, int], output: str, sec
     if stats["skipped"] and not verbose:
         unit = "items" if result.loaded.kind == "jsonl" else "files"
         click.echo(f"storygraph: {stats['skipped']} {unit} skipped; see 'skipped' in the JSON or use -v", err=True)
+    if result.changes is not None and previous:
+        c = result.changes
+        click.echo(f"storygraph: since {os.path.basename(previous)}: {len(c['new'])} new, {len(c['grown'])} grown, "
+                   f"{len(c['merged'])} merged, {len(c['split'])} split, {len(c['gone'])} gone", err=True)
 
 
 def _progress_factory(quiet: bool):

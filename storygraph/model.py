@@ -236,6 +236,7 @@ class Clustering:
     edges_sha256: str | None = None
     story_similarity: np.ndarray | None = None
     overrides: dict | None = None  # {"sha256", "applied": [...], "unknown": [...]} of an overrides file
+    changes: dict | None = None  # with a previous output: {"previous_sha256", "new", "grown", ...}
 
     def similarity_of(self, index: int) -> float:
         """Node ``index``'s cosine to its story's centroid."""

@@ -31,7 +31,8 @@ from .options import ClusterOptions
 from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
 from .sources import Source, open_source
-from .stories import build_stories, member_similarity
+from .identity import Previous, carry_ids, read_previous
+from .stories import build_stories, colored, member_similarity
 
 __all__ = ["cluster", "build_graph", "peak_rss"]
 
@@ -43,6 +44,7 @@ def cluster(
     progress: Progress | None = None,
     edge_file: str | os.PathLike | None = None,
     overrides: str | os.PathLike | Overrides | None = None,
+    previous: str | os.PathLike | Previous | None = None,
     **knobs: object,
 ) -> ClusterResult:
     """Cluster the news items under ``content`` (a folder, a ``.jsonl`` file or an
@@ -53,7 +55,9 @@ def cluster(
     ``.csv`` or ``.parquet`` edge file, see :mod:`storygraph.edgefile`) replaces
     the similarity search and the related links with edges computed elsewhere.
     ``overrides`` (an editor's file, see :mod:`storygraph.overrides`) puts articles
-    together, keeps them apart, names stories and leaves articles out.
+    together, keeps them apart, names stories and leaves articles out. ``previous`` (an
+    earlier JSON output, see :mod:`storygraph.identity`) carries its story ids over to the
+    stories that continue them and records what changed (``result.changes``).
     ``progress`` (:data:`storygraph.progress.Progress`) is told each stage's work.
     Raises :class:`~storygraph.errors.InputError` for an unusable ``content`` path
     or overrides file, :class:`~storygraph.errors.OptionsError` for a bad option and,
@@ -61,6 +65,7 @@ def cluster(
     """
     opts = _options(options, knobs)
     fixes = read_overrides(overrides) if isinstance(overrides, (str, os.PathLike)) else overrides
+    before = read_previous(previous) if isinstance(previous, (str, os.PathLike)) else previous
     clock = _Clock()
     graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes)
     parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
@@ -77,7 +82,10 @@ def cluster(
     for s_index, story in enumerate(stories):
         for member in story.members:
             story_of[member] = s_index
-    section = None
+    section = changes = None
+    if before is not None:
+        stories, found = carry_ids(stories, graph.table.nodes, before)
+        stories, changes = colored(stories), found.as_dict(before.sha256)
     if resolved is not None:
         stories, section, notices = described(stories, story_of, graph.table.nodes, resolved, fixes)
         graph.loaded.notices.extend(notices)
@@ -85,7 +93,8 @@ def cluster(
     clock.lap("stories")
     sha256 = None if edge_file is None else edgefile.file_sha256(edge_file)
     return ClusterResult(opts, graph.loaded, graph.table, graph.edges, stories, story_of, edges_sha256=sha256,
-                         story_similarity=similarity, overrides=section, timings=clock.timings, peak_rss=clock.peak)
+                         story_similarity=similarity, overrides=section, changes=changes, timings=clock.timings,
+                         peak_rss=clock.peak)
 
 
 def _resolved(fixes: Overrides | None, graph: ArticleGraph, strict: bool) -> Resolved | None:

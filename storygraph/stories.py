@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import hashlib
 from collections import Counter
 
@@ -26,7 +27,7 @@ import scipy.sparse as sp
 from .model import Edges, Node, Story
 from .sparse import group_sums, row_dots, row_norms_squared
 
-__all__ = ["Story", "build_stories", "member_similarity"]
+__all__ = ["Story", "build_stories", "member_similarity", "colored"]
 
 # Tableau 20-like palette: distinguishable in Gephi and in the HTML report.
 _PALETTE = (
@@ -60,16 +61,23 @@ def build_stories(
         for c, members in enumerate(communities)
     ]
     drafts.sort(key=_sort_key)
-    stories = []
+    return colored([Story(color=_SINGLE, **draft) for draft in drafts])
+
+
+def colored(stories: list[Story]) -> list[Story]:
+    """``stories`` (in output order) with their colours: a distinct palette colour for the
+    first 20 multi-article stories, one derived from the id for the others, light grey for
+    single articles. Called again when ids change (:mod:`storygraph.identity`)."""
+    out = []
     multi = 0
-    for draft in drafts:
-        if len(draft["members"]) > 1:
-            color = _PALETTE[multi] if multi < len(_PALETTE) else _hashed_color(draft["id"])
+    for story in stories:
+        if story.size > 1:
+            color = _PALETTE[multi] if multi < len(_PALETTE) else _hashed_color(story.id)
             multi += 1
         else:
             color = _SINGLE
-        stories.append(Story(color=color, **draft))
-    return stories
+        out.append(dataclasses.replace(story, color=color))
+    return out
 
 
 def member_similarity(matrix: sp.csr_matrix, community_of: np.ndarray, k: int | None = None) -> np.ndarray:

@@ -89,6 +89,8 @@ function storyItem(data, story, index) {
   // An editor's title (overrides "titles") names the story; the headline's own title stays its link's text.
   heading.append(link(url, story.title || title));
   if (story.corrected) heading.append(" ", el("span", "corrected", "corrected"));
+  // With --previous: new and grown stories are marked, and "is:changed" (or is:new, is:grown) filters to them.
+  if (story.change) heading.append(" ", el("span", `change ${story.change}`, story.change));
   item.append(heading, meta(data, story, index));
   if (story.title) item.append(el("p", "headline", title));
   if (story.excerpt) item.append(el("p", "excerpt", story.excerpt));
@@ -160,7 +162,8 @@ function articleRow(data, nodeIndex, story) {
 
 function haystack(data, story) {
   const titles = story.members.map((i) => data.nodes[i][0]);
-  return [story.id, story.title || "", ...story.keywords, ...story.providers, ...titles].join("\n").toLowerCase();
+  const change = story.change ? `is:${story.change} is:changed` : "";
+  return [story.id, story.title || "", change, ...story.keywords, ...story.providers, ...titles].join("\n").toLowerCase();
 }
 
 function storyCount(n) {

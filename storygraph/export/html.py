@@ -70,6 +70,8 @@ def page_data(result: "Clustering") -> dict:
     """
     doc = document(result)
     index = {node["id"]: i for i, node in enumerate(doc["nodes"])}
+    changes = doc.get("changes") or {}
+    change = {sid: "new" for sid in changes.get("new", [])} | {g["id"]: "grown" for g in changes.get("grown", [])}
     providers = sorted({node["provider"] for node in doc["nodes"]})
     provider_index = {name: i for i, name in enumerate(providers)}
     sizes = [s["size"] for s in doc["stories"]]
@@ -79,7 +81,7 @@ def page_data(result: "Clustering") -> dict:
         "stats": doc["stats"],
         "providers": providers,
         "nodes": [_node_row(node, provider_index) for node in doc["nodes"]],
-        "stories": [_story(story, index, doc["nodes"]) for story in doc["stories"]],
+        "stories": [_story(story, index, doc["nodes"]) | {"change": change.get(story["id"])} for story in doc["stories"]],
         "graph": {
             "stories": shown,
             "nodes": shown_nodes,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -54,6 +54,7 @@ def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
                                   result.overrides["sha256"] if result.overrides else None)),
         ("calibration", {"related_weight": _rounded(result.edges.related_weight)}),
         *([("overrides", {k: v for k, v in result.overrides.items() if k != "sha256"})] if result.overrides else []),
+        *([("changes", result.changes)] if result.changes else []),
         ("stats", result.stats()),
         ("stories", [_story(result, s) for s in result.stories]),
         ("nodes", (_node(result, i, n) for i, n in enumerate(nodes))),
