@@ -11,10 +11,12 @@ code. If the cache cannot be opened or written, the run goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -66,14 +68,43 @@ class ParseCache:
         self.folder = Path(folder)
         self.db: sqlite3.Connection | None = None
         self.error: str | None = None
+        self.notice: str | None = None  # said once, when a damaged file was set aside
+        path = self.folder / f"parse-v{FORMAT}.sqlite"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.folder / f"parse-v{FORMAT}.sqlite", timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, payload BLOB NOT NULL)")
-            self.db.commit()
+            self.db = self._connect(path)
+        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one: set it aside, start anew
+            aside = self._set_aside(path)
+            self.notice = f"parse cache {path} was damaged ({exc}); set aside as {aside.name} and rebuilt"
+            try:
+                self.db = self._connect(path)
+            except (sqlite3.Error, OSError) as again:
+                self._fail(again)
         except (sqlite3.Error, OSError) as exc:
             self._fail(exc)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, payload BLOB NOT NULL)")
+            db.execute("SELECT key FROM entries LIMIT 1").fetchall()  # a damaged file fails here, not later
+            db.commit()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _set_aside(path: Path) -> Path:
+        """Rename a damaged cache file (and its WAL files) out of the way; later runs never see it."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{os.getpid()}")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.replace(str(path) + suffix, str(aside) + suffix)
+        return aside
 
     def _fail(self, exc: Exception) -> None:
         self.error = f"parse cache in {self.folder} disabled: {exc}"
@@ -83,6 +114,10 @@ class ParseCache:
             except sqlite3.Error:
                 pass
         self.db = None
+        # a damaged file (not a lock or a full disk) is set aside, so the next run rebuilds it
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            aside = self._set_aside(self.folder / f"parse-v{FORMAT}.sqlite")
+            self.error += f"; the damaged file is set aside as {aside.name} and the next run rebuilds it"
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         """Payloads found for ``keys`` (missing keys are absent)."""
@@ -107,6 +142,16 @@ class ParseCache:
                 self.db.executemany("INSERT OR REPLACE INTO entries (key, payload) VALUES (?, ?)", items)
         except sqlite3.Error as exc:
             self._fail(exc)
+
+    def count(self) -> int:
+        """How many parse results the cache holds (0 when it is unusable)."""
+        if self.db is None:
+            return 0
+        try:
+            return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return 0
 
     def close(self) -> None:
         if self.db is not None:

@@ -15,11 +15,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from . import runcache
 from ._version import __version__
+from .cachecli import CommandError, cache_group
 from .errors import StorygraphError
 from .export import FORMATS, format_for
 from .options import ALGORITHMS, ClusterOptions
@@ -30,17 +33,15 @@ if TYPE_CHECKING:
 _DEFAULTS = ClusterOptions()
 
 
-class CommandError(click.ClickException):
-    """A command failed (exit 1): ``storygraph: error: <message>`` on stderr."""
-
-    def show(self, file=None) -> None:
-        click.echo(f"storygraph: error: {self.format_message()}", file=file, err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="storygraph")
 def main() -> None:
     """Find the stories in a folder of news items (Markdown with YAML front matter)."""
+
+
+main.add_command(cache_group)
 
 
 def _graph_options(command):
@@ -147,9 +148,6 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
       storygraph cluster content/ -o - | jq '.stories[0]'
       storygraph cluster content/ --dask local:4 -o stories.json
     """
-    from .export import write
-    from .pipeline import cluster, peak_rss  # imported here: `storygraph --help` need not load scikit-learn
-
     started = time.perf_counter()
     chosen: list[str] = []
     options = _build_options(
@@ -160,6 +158,14 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
         dask=dask_address,
     )
     _check_output_folder(output)
+    reads = {"edges": edge_file, "overrides": overrides_file, "previous": previous_file}
+    runs, fp = _run_cache(content, options, chosen[0], output, reads)
+    if fp is not None and (summary := runcache.lookup(runs, fp, output)) is not None:
+        _report_reused(summary, output, time.perf_counter() - started, quiet)
+        return
+    from .export import write
+    from .pipeline import cluster, peak_rss  # imported here: `storygraph --help` need not load scikit-learn
+
     try:
         result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file,
                          overrides=overrides_file, previous=previous_file)
@@ -169,7 +175,43 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
         export = (time.perf_counter() - export_started, peak_rss())  # not a stage of the run: timed here
     except StorygraphError as exc:
         raise CommandError(str(exc)) from None
+    if fp is not None and not any(n.field == "cache" for n in result.loaded.notices):  # only input-made bytes
+        runcache.record(runs, fp, output, _summary(result, previous_file))
     _report(result, export, output, time.perf_counter() - started, quiet, verbose, previous_file)
+
+
+def _run_cache(content, options: ClusterOptions, fmt: str, output: str, reads: dict):
+    """``(cache folder, fingerprint)`` of this run, or ``(None, None)`` when it is not reusable:
+    no cache, stdout, a URL, an input that cannot be opened (the run itself then says why)."""
+    if not options.use_cache or output == "-":
+        return None, None
+    from .cache import default_cache_dir
+    from .sources import open_source
+
+    try:
+        source = open_source(content, options.max_file_bytes)
+        fp = runcache.fingerprint(source, options.to_dict(), fmt, reads)
+    except (StorygraphError, OSError):
+        return None, None
+    return (Path(options.cache_dir) if options.cache_dir else default_cache_dir()), fp
+
+
+def _summary(result, previous: str | None) -> dict:
+    """What the summary line of a reused run says (``runcache.record`` stores it)."""
+    line = _summary_line(result.stats(), result.loaded.kind)
+    if result.changes is not None and previous:
+        line += "\n" + _since(result.changes, previous)
+    return {"line": line, "skipped": len(result.loaded.skipped), "kind": result.loaded.kind}
+
+
+def _report_reused(summary: dict, output: str, seconds: float, quiet: bool) -> None:
+    if quiet:
+        return
+    first, *rest = summary["line"].split("\n")
+    click.echo(f"storygraph: {first} -> {output} in {seconds:.1f} s (no input or option changed since the run "
+               "that wrote it: kept as it is)", err=True)
+    for line in rest:
+        click.echo(f"storygraph: {line}", err=True)
 
 
 @main.command("edges")
@@ -236,19 +278,23 @@ def _report(result: "ClusterResult", export: tuple[float, int], output: str, sec
     if quiet:
         return
     where = "stdout" if output == "-" else output
-    click.echo(
-        f"storygraph: {stats['inputs']} {'items' if result.loaded.kind == 'jsonl' else 'files'}, {stats['skipped']} skipped, {stats['nodes']} nodes, "
-        f"{stats['edges']} edges, {stats['stories']} stories ({stats['stories_multi']} with 2+ articles) "
-        f"-> {where} in {seconds:.1f} s",
-        err=True,
-    )
+    click.echo(f"storygraph: {_summary_line(stats, result.loaded.kind)} -> {where} in {seconds:.1f} s", err=True)
     if stats["skipped"] and not verbose:
         unit = "items" if result.loaded.kind == "jsonl" else "files"
         click.echo(f"storygraph: {stats['skipped']} {unit} skipped; see 'skipped' in the JSON or use -v", err=True)
     if result.changes is not None and previous:
-        c = result.changes
-        click.echo(f"storygraph: since {os.path.basename(previous)}: {len(c['new'])} new, {len(c['grown'])} grown, "
-                   f"{len(c['merged'])} merged, {len(c['split'])} split, {len(c['gone'])} gone", err=True)
+        click.echo(f"storygraph: {_since(result.changes, previous)}", err=True)
+
+
+def _summary_line(stats: dict, kind: str) -> str:
+    return (f"{stats['inputs']} {'items' if kind == 'jsonl' else 'files'}, {stats['skipped']} skipped, "
+            f"{stats['nodes']} nodes, {stats['edges']} edges, {stats['stories']} stories "
+            f"({stats['stories_multi']} with 2+ articles)")
+
+
+def _since(changes: dict, previous: str) -> str:
+    return (f"since {os.path.basename(previous)}: {len(changes['new'])} new, {len(changes['grown'])} grown, "
+            f"{len(changes['merged'])} merged, {len(changes['split'])} split, {len(changes['gone'])} gone")
 
 
 def _progress_factory(quiet: bool):

@@ -81,7 +81,7 @@ def read_files(
     finally:
         if cache is not None:
             cache.close()
-    notices = [Notice("", "cache", cache.error)] if cache is not None and cache.error else []
+    notices = [Notice("", "cache", m) for m in (cache.notice, cache.error) if m] if cache is not None else []
     return assemble(paths, results, ignored=ignored, kind="folder", notices=notices)
 
 
@@ -108,7 +108,7 @@ def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Pa
         return None, {}
     cache = cache_mod.ParseCache(cache_dir)
     if cache.db is None:
-        return None, {}
+        return cache, {}  # unusable: nothing read or written, but its notice is kept
     keys: dict[str, str] = {}
     root = base.resolve()
     for rel in paths:

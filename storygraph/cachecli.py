@@ -1,0 +1,86 @@
+"""``storygraph cache info`` and ``storygraph cache clear``: the cache folder, seen and emptied.
+
+The folder (``--cache-dir``, else ``$STORYGRAPH_CACHE_DIR``, else the user cache folder)
+holds the parse cache of each format version (``parse-v*.sqlite``, with SQLite's ``-wal``
+and ``-shm`` files), damaged ones set aside (``parse-v*.sqlite.damaged-*``) and one small
+file per recorded output (``runs/``, see :mod:`storygraph.runcache`). Nothing else in
+the folder is touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import runcache
+
+__all__ = ["cache_group", "CommandError"]
+
+
+class CommandError(click.ClickException):
+    """A command failed (exit 1): ``storygraph: error: <message>`` on stderr."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"storygraph: error: {self.format_message()}", file=file, err=True)
+
+
+@click.group("cache")
+def cache_group() -> None:
+    """The cache folder: parsed files (parse-v*.sqlite) and finished runs (runs/)."""
+
+
+def _cache_folder(cache_dir: str | None) -> Path:
+    from .cache import default_cache_dir
+
+    return Path(cache_dir) if cache_dir else default_cache_dir()
+
+
+def _cache_files(folder: Path) -> list[Path]:
+    """What storygraph keeps in ``folder``: parse caches of every version, set-aside damaged ones, runs."""
+    found = sorted(p for p in folder.glob("parse-v*.sqlite*") if p.is_file())
+    runs = folder / runcache.RUNS
+    return found + (sorted(p for p in runs.iterdir() if p.is_file()) if runs.is_dir() else [])
+
+
+_CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), envvar="STORYGRAPH_CACHE_DIR",
+                          help="Cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder].")
+
+
+@cache_group.command("info")
+@_CACHE_DIR
+def cache_info_command(cache_dir: str | None) -> None:
+    """Where the cache is, what it holds and how big it is."""
+    from .cache import FORMAT, ParseCache
+
+    folder = _cache_folder(cache_dir)
+    files = _cache_files(folder) if folder.is_dir() else []
+    size = sum(p.stat().st_size for p in files)
+    click.echo(f"folder      {folder}")
+    click.echo(f"size        {size / 2**20:.1f} MB in {len(files)} files")
+    current = folder / f"parse-v{FORMAT}.sqlite"
+    entries = ParseCache(folder).count() if current.exists() else 0
+    click.echo(f"parse cache {current.name}: {entries} parsed files")
+    older = [p.name for p in files if p.name.startswith("parse-v")
+             and p.name not in (current.name, current.name + "-wal", current.name + "-shm")]
+    if older:
+        click.echo(f"also        {', '.join(older)} (other versions or set aside as damaged: 'cache clear' removes them)")
+    click.echo(f"runs        {sum(1 for p in files if p.parent.name == runcache.RUNS)} recorded outputs")
+
+
+@cache_group.command("clear")
+@_CACHE_DIR
+def cache_clear_command(cache_dir: str | None) -> None:
+    """Delete everything storygraph keeps in the cache folder (the next run parses every file again)."""
+    folder = _cache_folder(cache_dir)
+    files = _cache_files(folder) if folder.is_dir() else []
+    freed = 0
+    for path in files:
+        try:
+            freed += path.stat().st_size
+            path.unlink()
+        except OSError as exc:
+            raise CommandError(f"{path}: cannot delete: {exc.strerror or exc}") from None
+    click.echo(f"storygraph: cleared {len(files)} files ({freed / 2**20:.1f} MB) from {folder}", err=True)
+
+

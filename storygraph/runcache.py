@@ -1,0 +1,151 @@
+"""Whole-run reuse: when nothing a run reads has changed, its output is already right.
+
+After ``storygraph cluster CONTENT -o OUT`` writes ``OUT``, :func:`record` stores under
+the cache folder (``runs/``, one small JSON file per output path) the run's
+*fingerprint* and the state of ``OUT`` (size, modification time, inode). The fingerprint
+is a SHA-256 of everything the output depends on: the storygraph version, every option
+that can change a result, the output format, the state (path, size, mtime, inode, ctime)
+of every input file, and the SHA-256 of the edge, overrides and previous files. The next
+run of the same command computes the fingerprint first (a walk and one ``stat`` per
+file, without importing the pipeline); when it matches and ``OUT`` is still the file that
+was written, the run is done: the same input and options give these bytes. When ``OUT``
+is another path but a recorded output with the same fingerprint still exists unchanged,
+it is copied (atomically). Anything else runs in full and records anew.
+
+Only folders and JSON Lines files are fingerprinted (a URL's state is not cheap to read).
+Entries are small and validated on read: a damaged one is a miss, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ._version import __version__
+
+__all__ = ["fingerprint", "lookup", "record", "RUNS"]
+
+RUNS = "runs"
+_FORMAT = 1
+
+
+def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathLike | None]) -> str | None:
+    """The run's fingerprint, or None when its input cannot be fingerprinted cheaply.
+
+    ``source`` is an opened :class:`~storygraph.sources.Source`; ``files`` names the other
+    files the run reads (edge file, overrides, previous output), None when absent.
+    """
+    digest = hashlib.sha256()
+    header = {"format": _FORMAT, "version": __version__, "options": options, "output": fmt, "kind": source.kind}
+    digest.update(json.dumps(header, sort_keys=True, default=str).encode("utf-8"))
+    if source.kind == "folder":
+        root = Path(source.root)
+        digest.update(str(root.resolve()).encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(f"{source.ignored}\0".encode())
+        for rel in source.paths:
+            digest.update(_state(root / rel, rel))
+    elif source.kind == "jsonl":
+        digest.update(_state(Path(source.path), str(Path(source.path).resolve())))
+    else:
+        return None
+    for name in sorted(files):
+        path = files[name]
+        digest.update(f"{name}\0".encode() + (_file_sha256(path).encode() if path else b"-") + b"\0")
+    return digest.hexdigest()
+
+
+def _state(path: Path, rel: str) -> bytes:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return f"{rel}\0missing:{exc.errno}\n".encode("utf-8", "surrogateescape")
+    return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape")
+
+
+def _file_sha256(path: str | os.PathLike) -> str:
+    sha = hashlib.sha256()
+    target = Path(path)
+    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+    for file in files:
+        sha.update(str(file.relative_to(target) if target.is_dir() else "").encode("utf-8", "surrogateescape"))
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+    return sha.hexdigest()
+
+
+def _entry_path(cache_dir: Path, output: Path) -> Path:
+    name = hashlib.sha1(str(output.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+    return cache_dir / RUNS / f"{name}.json"
+
+
+def _output_state(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def lookup(cache_dir: Path, fp: str, output: str) -> dict | None:
+    """The recorded summary when ``output`` now holds this fingerprint's bytes (copying a
+    recorded output of the same fingerprint there if needed), else None."""
+    target = Path(output)
+    entry = _read(_entry_path(cache_dir, target))
+    if entry and entry["fingerprint"] == fp and entry["output_state"] == _output_state(target):
+        return entry["summary"]
+    folder = cache_dir / RUNS
+    for candidate in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        other = _read(candidate)
+        source = Path(other["output"]) if other else None
+        if other and other["fingerprint"] == fp and source and _output_state(source) == other["output_state"]:
+            if not _copy(source, target):
+                return None
+            record(cache_dir, fp, output, other["summary"])
+            return other["summary"]
+    return None
+
+
+def record(cache_dir: Path, fp: str | None, output: str, summary: dict) -> None:
+    """Remember that ``output`` holds the bytes of the run ``fp`` (best effort: a cache
+    that cannot be written costs the next run its shortcut, nothing else)."""
+    if fp is None:
+        return
+    target = Path(output)
+    entry = {"format": _FORMAT, "fingerprint": fp, "output": str(target.resolve()),
+             "output_state": _output_state(target), "summary": summary}
+    path = _entry_path(cache_dir, target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(entry, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    valid = (isinstance(entry, dict) and entry.get("format") == _FORMAT and isinstance(entry.get("fingerprint"), str)
+             and isinstance(entry.get("output"), str) and isinstance(entry.get("summary"), dict)
+             and (entry.get("output_state") is None or isinstance(entry.get("output_state"), list)))
+    return entry if valid else None
+
+
+def _copy(source: Path, target: Path) -> bool:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        return False
+    return True
