@@ -64,7 +64,9 @@ VARIANTS = {
     "related_weight 0.5 (fixed)": {"related_weight": 0.5},
     "no related links": {"use_related": False},
     "threshold 0.3": {"threshold": 0.3},
+    "top_k 5": {"top_k": 5},
     "top_k 10": {"top_k": 10},
+    "top_k 30": {"top_k": 30},
     "label propagation": {"algorithm": "label-propagation"},
 }
 

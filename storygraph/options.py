@@ -78,7 +78,7 @@ class ClusterOptions:
     """
 
     threshold: float = 0.15
-    top_k: int = 20
+    top_k: int = 10
     window_days: float = 7.0
     title_weight: int = 2
     max_df: float = 1.0
