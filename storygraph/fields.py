@@ -6,7 +6,6 @@ a :class:`~storygraph.model.Notice` naming the file and field, never dropped sil
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
@@ -16,7 +15,7 @@ from .model import Article, Notice, RelatedRef
 from .text import EXCERPT_LIMIT, TITLE_LIMIT, clean_text, clean_title
 from .urls import canonical_url, is_web_url
 
-__all__ = ["to_article", "with_keys", "URL_FIELDS"]
+__all__ = ["to_article", "URL_FIELDS"]
 
 #: Where an item's URL may be, in order of preference. Videos carry only originalUrl.
 URL_FIELDS = ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl")
@@ -31,7 +30,10 @@ def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[
     """Normalise one front-matter mapping. Raises :class:`ItemProblem` (no title, no URL).
 
     With ``id_stands_for_url`` (JSON Lines items, whose ``file`` is their id) an
-    item without a URL is kept with ``url=""``; the graph keys it by its id.
+    item without a URL is kept with ``url=""`` and keyed ``id:<its name>``.
+    The canonical keys (:func:`storygraph.urls.canonical_url`) of the article and of its
+    related entries are filled in here, once per item, so the parse cache and workers
+    carry them.
     """
     notes: list[Notice] = []
     title = _title(meta, file, notes)
@@ -53,21 +55,10 @@ def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[
         quality=_quality(meta.get("quality"), file, "quality", notes),
         alt_urls=tuple(urls[1:]),
         related=_related(meta.get("related"), file, notes),
+        key=canonical_url(urls[0]) if urls[0] else f"id:{file}",
+        alt_keys=tuple(canonical_url(u) for u in urls[1:]),
     )
     return article, notes
-
-
-def with_keys(article: Article) -> Article:
-    """``article`` with its canonical keys filled in (:func:`storygraph.urls.canonical_url`):
-    done once per item, at load, so the parse cache and workers carry them. An item
-    without a URL (a JSON Lines item with an id) is keyed ``id:<its name>``."""
-    related = tuple(dataclasses.replace(r, key=canonical_url(r.url)) for r in article.related)
-    return dataclasses.replace(
-        article,
-        key=canonical_url(article.url) if article.url else f"id:{article.file}",
-        alt_keys=tuple(canonical_url(u) for u in article.alt_urls),
-        related=related,
-    )
 
 
 def _title(meta: dict, file: str, notes: list[Notice]) -> str:
@@ -214,6 +205,7 @@ def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef,
                 domain=domain,
                 type=clean_title(_scalar_text(entry.get("type")))[:40],
                 quality=_quality(entry.get("quality"), file, name + ".quality", notes),
+                key=canonical_url(urls[0]),
             )
         )
     return tuple(refs)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import InputError, ItemProblem
-from .fields import to_article, with_keys
+from .fields import to_article
 from .model import Article, Notice, Skipped
 from .parse import front_matter
 
@@ -120,4 +120,4 @@ def parse_markdown(data: bytes, rel: str) -> Result:
         article, notices = to_article(front_matter(data), rel)
     except ItemProblem as exc:
         return Skipped(rel, exc.code, exc.reason), []
-    return with_keys(article), notices
+    return article, notices

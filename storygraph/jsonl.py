@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError, ItemProblem
-from .fields import to_article, with_keys
+from .fields import to_article
 from .model import Article, Notice, Skipped
 from .text import clean_title
 
@@ -121,7 +121,7 @@ def _item(raw: bytes, number: int, limit: int, seen: set[str]) -> Result:
         article, notices = to_article(obj, name, id_stands_for_url=bool(given))
     except ItemProblem as exc:
         return Skipped(name, exc.code, f"{where}: {exc.reason}"), []
-    return with_keys(article), notices
+    return article, notices
 
 
 def _is_id(value: object) -> bool:

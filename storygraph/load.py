@@ -13,6 +13,7 @@ result is the same as reading every item in order in one process.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -74,10 +75,10 @@ def read_files(
             results.update(_cached(cache, keys))
             tick(len(results))
         todo = [rel for rel in paths if rel not in results]
-        fresh = _parse_all(FolderSource(base, max_file_bytes), todo, jobs, tick)
-        results.update(fresh)
+        fresh = _parse_all(FolderSource(base, max_file_bytes), todo, jobs, tick, encode=cache is not None)
+        results.update((rel, result) for rel, (result, _payload) in fresh.items())
         if cache is not None:
-            cache.put_many([(keys[rel], cache_mod.encode(*fresh[rel])) for rel in todo if rel in keys and _lasting(fresh[rel][0])])
+            cache.put_many([(keys[rel], fresh[rel][1]) for rel in todo if rel in keys and fresh[rel][1] is not None])
     finally:
         if cache is not None:
             cache.close()
@@ -131,19 +132,29 @@ def _cached(cache: cache_mod.ParseCache, keys: dict[str, str]) -> dict[str, Resu
     return hits
 
 
-def _parse_all(folder: FolderSource, todo: list[str], jobs: int, tick: Tick) -> dict[str, Result]:
+def _parse_all(folder: FolderSource, todo: list[str], jobs: int, tick: Tick,
+               encode: bool) -> dict[str, tuple[Result, bytes | None]]:
+    """Each path's Result and, with ``encode``, its parse-cache payload (None when it must
+    not be cached), made where it is parsed: in the workers, not in the parent that
+    gathers every result."""
     jobs = jobs or os.cpu_count() or 1
-    done: dict[str, Result] = {}
-    if jobs == 1 or len(todo) < _PARALLEL_MIN:
-        for rel in todo:
-            done[rel] = read_item(folder.root, rel, folder.max_file_bytes)
-            tick(1)
-        return done
+    read = functools.partial(_read_batch, folder, encode)
     chunks = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
+    done: dict[str, tuple[Result, bytes | None]] = {}
+    if jobs == 1 or len(todo) < _PARALLEL_MIN:
+        for chunk in chunks:
+            done.update(zip(chunk, read(chunk)))
+            tick(len(chunk))
+        return done
     # fork: workers inherit the imported parser instead of importing it again
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
-        for chunk, found in zip(chunks, pool.map(folder.read_batch, chunks)):
+        for chunk, found in zip(chunks, pool.map(read, chunks)):
             done.update(zip(chunk, found))
             tick(len(chunk))
     return done
+
+
+def _read_batch(folder: FolderSource, encode: bool, batch: list[str]) -> list[tuple[Result, bytes | None]]:
+    results = folder.read_batch(batch)
+    return [(r, cache_mod.encode(*r) if encode and _lasting(r[0]) else None) for r in results]

@@ -42,6 +42,11 @@ _MAX_PASSES = 100
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Controls, space, DEL, lone surrogates, U+FFFE/U+FFFF and characters no URL host holds.
 _BAD_HOST_CHAR = re.compile("[\x00-\x20\x7f\ud800-\udfff\ufffe\uffff<>\"{}|\\\\^`]")
+# The shape of a URL that is already canonical (https, a lower-case host without port or
+# user, path segments of characters that percent-encoding keeps, none empty, no query or
+# fragment); _is_fixed_point checks the rest. Most URLs reach it after one pass, so the
+# pass that would only confirm the fixed point (half the cost of a URL) is skipped.
+_CANONICAL_SHAPE = re.compile(r"https://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?P<path>/|(?:/[A-Za-z0-9_.~!$&'()*+,;=:@-]+)+)")
 
 
 @functools.lru_cache(maxsize=1 << 16)  # related lists repeat the same URLs many times
@@ -59,11 +64,28 @@ def canonical_url(url: str) -> str:
     # Each step can expose another (".amp.amp", a wrapper inside a wrapper, a "www."
     # AMP-cache host): repeat to a fixed point, so that the result is idempotent.
     for _ in range(_MAX_PASSES):
+        if _is_fixed_point(text):
+            break
         result = _one_pass(text)
         if result == text:
             break
         text = result
     return text
+
+
+def _is_fixed_point(text: str) -> bool:
+    """True only when ``_one_pass(text) == text`` (a sufficient test, not a necessary one)."""
+    match = _CANONICAL_SHAPE.fullmatch(text)
+    if match is None:
+        return False
+    host = match["host"]
+    if host.startswith(_HOST_PREFIXES) or _AMP_CDN.match(host):
+        return False
+    segments = match["path"].lower().split("/")
+    last = segments[-1]
+    if last.endswith(".amp.html") or (last.endswith(".amp") and len(last) > 4):
+        return False
+    return _AMP_SEGMENTS.isdisjoint(segments)
 
 
 def _one_pass(text: str) -> str:
