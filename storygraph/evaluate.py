@@ -26,6 +26,7 @@ from pathlib import Path
 from sklearn import metrics
 
 from .errors import InputError
+from .runtime import without_gc
 
 __all__ = ["scores", "read_truth", "read_document", "predicted_labels", "evaluate_document"]
 
@@ -112,6 +113,7 @@ def read_truth(path: str | Path) -> dict[str, str]:
     return truth
 
 
+@without_gc
 def read_document(path: str | Path) -> dict:
     """A storygraph JSON output, lean: no edges, and nodes with only ``id``, ``files``, ``story``.
 

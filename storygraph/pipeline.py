@@ -30,6 +30,7 @@ from .overrides import Overrides, OverridesError, Resolved, ignored_keys, read_o
 from .options import ClusterOptions
 from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
+from .runtime import without_gc
 from .sources import Source, open_source
 from .identity import Previous, carry_ids, read_previous
 from .stories import build_stories, colored, member_similarity
@@ -37,6 +38,7 @@ from .stories import build_stories, colored, member_similarity
 __all__ = ["cluster", "build_graph", "peak_rss"]
 
 
+@without_gc
 def cluster(
     content: str | os.PathLike,
     options: ClusterOptions | None = None,

@@ -22,15 +22,23 @@ EXCERPT_LIMIT = 5_000
 
 _XML_FORBIDDEN = re.compile(f"[{XML_FORBIDDEN_CHARS}{SURROGATE_CHARS}]")  # lone surrogates too
 _BOM_PREFIX = re.compile("^(?:\ufeff|\u00ef\u00bb\u00bf)+\\s*")
+_BOM_STARTS = ("\ufeff", "\u00ef")
 _SPACE = re.compile(r"\s+")
 
 
 def clean_text(value: str, limit: int = EXCERPT_LIMIT) -> str:
     """Remove XML-forbidden characters and leading BOMs; strip; cut to ``limit``."""
-    text = _BOM_PREFIX.sub("", _XML_FORBIDDEN.sub("", value)).strip()
+    if not value:
+        return ""
+    text = _XML_FORBIDDEN.sub("", value)
+    if text[:1] in _BOM_STARTS:  # the regex only for the rare text that can need it
+        text = _BOM_PREFIX.sub("", text)
+    text = text.strip()
     return text[:limit].rstrip() if len(text) > limit else text
 
 
 def clean_title(value: str) -> str:
     """:func:`clean_text` for one-line values: white space collapsed to single spaces."""
+    if not value:
+        return ""
     return _SPACE.sub(" ", clean_text(value, TITLE_LIMIT * 4))[:TITLE_LIMIT].strip()

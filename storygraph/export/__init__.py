@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExportError
 from ..io import encode, write_atomic
+from ..runtime import without_gc
 
 if TYPE_CHECKING:
     from ..model import Clustering
@@ -63,6 +64,7 @@ def render(result: "Clustering", format: str) -> bytes:
     return b"".join(_encoded(_renderer(format_for("", format))(result)))
 
 
+@without_gc
 def write(result: "Clustering", path: str | os.PathLike, format: str | None = None) -> None:
     """Write ``result`` to ``path`` in ``format`` (default: from the extension; ``-`` is
     stdout, JSON by default), streaming, through a temporary file renamed into place.
