@@ -165,9 +165,12 @@ def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols:
     """Each row's best ``top_k`` columns at or above ``threshold`` within the window:
     ``(rows, cols, similarities)``, by row, best first."""
     product = (matrix[rows] @ matrix[cols].T).tocoo()
-    left, right, sims = rows[product.row], cols[product.col], product.data
+    # The threshold first: a few per cent of the products pass it (pairs sharing only a
+    # common word are most of them), so the rest of the work is on those alone.
+    strong = product.data >= threshold
+    left, right, sims = rows[product.row[strong]], cols[product.col[strong]], product.data[strong]
     gap = np.abs(days[left] - days[right])
-    keep = (left != right) & (sims >= threshold) & ~(gap > window_days)
+    keep = (left != right) & ~(gap > window_days)
     left, right, sims = left[keep], right[keep], sims[keep]
     order = np.lexsort((right, -sims, left))  # by row, best first, ties by column
     left, right, sims = left[order], right[order], sims[order]
