@@ -29,6 +29,7 @@ __all__ = ["load", "load_content", "read_files", "assemble"]
 
 _PARALLEL_MIN = 256  # below this, starting worker processes costs more than it saves
 _BATCH = 64
+_PUT_BATCH = 4096  # parse-cache entries per transaction
 
 
 def load(source: Source, *, jobs: int = 0, cache_dir: Path | None = None, tick: Tick | None = None) -> LoadResult:
@@ -75,10 +76,10 @@ def read_files(
             results.update(_cached(cache, keys))
             tick(len(results))
         todo = [rel for rel in paths if rel not in results]
-        fresh = _parse_all(FolderSource(base, max_file_bytes), todo, jobs, tick, encode=cache is not None)
-        results.update((rel, result) for rel, (result, _payload) in fresh.items())
-        if cache is not None:
-            cache.put_many([(keys[rel], fresh[rel][1]) for rel in todo if rel in keys and fresh[rel][1] is not None])
+        writer = _CacheWriter(cache, keys) if cache is not None else None
+        results.update(_parse_all(FolderSource(base, max_file_bytes), todo, jobs, tick, writer))
+        if writer is not None:
+            writer.flush()
     finally:
         if cache is not None:
             cache.close()
@@ -132,26 +133,50 @@ def _cached(cache: cache_mod.ParseCache, keys: dict[str, str]) -> dict[str, Resu
     return hits
 
 
+class _CacheWriter:
+    """Parse-cache payloads written as they arrive, ``_PUT_BATCH`` to a transaction: memory
+    holds one batch of payloads, not every payload of the run, and the writes overlap the
+    parsing."""
+
+    def __init__(self, cache: cache_mod.ParseCache, keys: dict[str, str]) -> None:
+        self.cache, self.keys, self.pending = cache, keys, []
+
+    def add(self, rel: str, payload: bytes) -> None:
+        if rel in self.keys:
+            self.pending.append((self.keys[rel], payload))
+            if len(self.pending) >= _PUT_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        self.cache.put_many(self.pending)
+        self.pending = []
+
+
 def _parse_all(folder: FolderSource, todo: list[str], jobs: int, tick: Tick,
-               encode: bool) -> dict[str, tuple[Result, bytes | None]]:
-    """Each path's Result and, with ``encode``, its parse-cache payload (None when it must
-    not be cached), made where it is parsed: in the workers, not in the parent that
-    gathers every result."""
+               writer: _CacheWriter | None) -> dict[str, Result]:
+    """Each path's Result. With a ``writer``, each lasting result's parse-cache payload is
+    made where it is parsed (in the workers, not in the parent that gathers every result)
+    and handed to the writer as its batch arrives."""
     jobs = jobs or os.cpu_count() or 1
-    read = functools.partial(_read_batch, folder, encode)
+    read = functools.partial(_read_batch, folder, writer is not None)
     chunks = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
-    done: dict[str, tuple[Result, bytes | None]] = {}
     if jobs == 1 or len(todo) < _PARALLEL_MIN:
-        for chunk in chunks:
-            done.update(zip(chunk, read(chunk)))
-            tick(len(chunk))
-        return done
+        return _gathered(chunks, map(read, chunks), writer, tick)
     # fork: workers inherit the imported parser instead of importing it again
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
-        for chunk, found in zip(chunks, pool.map(read, chunks)):
-            done.update(zip(chunk, found))
-            tick(len(chunk))
+        return _gathered(chunks, pool.map(read, chunks), writer, tick)
+
+
+def _gathered(chunks: list[list[str]], found_batches, writer: _CacheWriter | None, tick: Tick) -> dict[str, Result]:
+    """The results of each batch, in order, their payloads handed to ``writer`` on arrival."""
+    done: dict[str, Result] = {}
+    for chunk, found in zip(chunks, found_batches):
+        for rel, (result, payload) in zip(chunk, found):
+            done[rel] = result
+            if writer is not None and payload is not None:
+                writer.add(rel, payload)
+        tick(len(chunk))
     return done
 
 
