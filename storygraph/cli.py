@@ -26,6 +26,7 @@ from .cachecli import CommandError, cache_group
 from .errors import StorygraphError
 from .export import FORMATS, format_for
 from .options import ALGORITHMS, ClusterOptions
+from .runtime import gc_off_for_this_process
 
 if TYPE_CHECKING:
     from .result import ClusterResult
@@ -42,6 +43,13 @@ def main() -> None:
 
 
 main.add_command(cache_group)
+
+
+def run() -> None:
+    """The ``storygraph`` executable: :func:`main` in a process of its own, which exits when
+    the command is done, so the cyclic collector stays off for good (see storygraph/runtime.py)."""
+    gc_off_for_this_process()
+    main()
 
 
 def _graph_options(command):
@@ -165,6 +173,7 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
         return
     from .export import write
     from .pipeline import cluster, peak_rss  # imported here: `storygraph --help` need not load scikit-learn
+
 
     try:
         result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file,
@@ -341,4 +350,4 @@ def evaluate_command(output: str, truth: str, as_json: bool) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -112,6 +112,7 @@ def _resolved(fixes: Overrides | None, graph: ArticleGraph, strict: bool) -> Res
     return resolved
 
 
+@without_gc
 def build_graph(
     content: str | os.PathLike,
     options: ClusterOptions | None = None,

@@ -42,3 +42,14 @@ def test_nothing_of_a_run_needs_the_cyclic_collector():
     gc.collect()
     storygraph.cluster(FIXTURES)
     assert gc.collect() == 0
+
+
+def test_the_executable_leaves_the_collector_off_until_it_exits():
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc; atexit.register(lambda: print('collector on:', gc.isenabled())); "
+            "from storygraph.cli import run; run()")
+    done = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "storygraph" in done.stdout and "collector on: False" in done.stdout
