@@ -50,10 +50,14 @@ def main(argv: list[str] | None = None) -> int:
                     cache = Path(tmp) / f"cache-{rep}-{name.replace(' ', '-')}"
                     out = Path(tmp) / f"out-{name.replace(' ', '-')}.{args.format}"
                     cmd = sg + ["cluster", str(content), "-o", str(out), "-v", "--cache-dir", str(cache)]
-                    result = bench.measure(cmd, env=bench.cold_env(cache), label=f"{name} {content.name}")
+                    env = bench.cold_env(cache)
+                    if name == "previous":  # a PYTHONPATH pointing at this checkout's copy must not reach it
+                        env.pop("PYTHONPATH", None)
+                    result = bench.measure(cmd, env=env, label=f"{name} {content.name}")
                     runs[name].append(result)
                     if truth and name not in scores and result.ok and args.format == "json":
-                        scored = bench.measure(sg + ["evaluate", str(out), str(truth), "--json"], label="evaluate")
+                        scored = bench.measure(sg + ["evaluate", str(out), str(truth), "--json"], env=env,
+                                               label="evaluate")
                         scores[name] = json.loads(scored.stdout)["bcubed_f1"] if scored.ok else None
                     shutil.rmtree(cache, ignore_errors=True)
                     out.unlink(missing_ok=True)
