@@ -161,12 +161,16 @@ def test_corrections_hold_on_a_rerun_with_more_files(tmp_path):
     for rel in later:
         (held / rel).rename(content / rel)
     big = storygraph.cluster(content, overrides=path)
-    for result in (small, big):
+    storygraph.write(small, tmp_path / "small.json")
+    carried = storygraph.cluster(content, overrides=path, previous=tmp_path / "small.json")
+    for result in (small, big, carried):
         story_of = {n.id: result.story_of[i] for i, n in enumerate(result.nodes)}
         assert story_of[a.id] == story_of[b.id]
         assert result.stories[story_of[a.id]].title == "The merger and its fallout"
     grow = lambda r: r.stories[{n.id: r.story_of[i] for i, n in enumerate(r.nodes)}[a.id]].size
     assert grow(big) >= grow(small)
+    story_id = lambda r: r.stories[{n.id: r.story_of[i] for i, n in enumerate(r.nodes)}[a.id]].id
+    assert story_id(carried) == story_id(small)  # and with --previous the corrected story keeps its id
 
 
 def test_overrides_work_on_an_edge_file_run(tmp_path):
