@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 _DEFAULTS = ClusterOptions()
 
 
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="storygraph")
 def main() -> None:
@@ -167,16 +165,15 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     )
     _check_output_folder(output)
     reads = {"edges": edge_file, "overrides": overrides_file, "previous": previous_file}
-    runs, fp = _run_cache(content, options, chosen[0], output, reads)
+    source, runs, fp = _run_cache(content, options, chosen[0], output, reads)
     if fp is not None and (summary := runcache.lookup(runs, fp, output)) is not None:
         _report_reused(summary, output, time.perf_counter() - started, quiet)
         return
     from .export import write
     from .pipeline import cluster, peak_rss  # imported here: `storygraph --help` need not load scikit-learn
 
-
     try:
-        result = cluster(content, options, progress=_progress_factory(quiet), edge_file=edge_file,
+        result = cluster(source or content, options, progress=_progress_factory(quiet), edge_file=edge_file,
                          overrides=overrides_file, previous=previous_file)
         _require_items(result.loaded, content)
         export_started = time.perf_counter()
@@ -190,10 +187,10 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
 
 
 def _run_cache(content, options: ClusterOptions, fmt: str, output: str, reads: dict):
-    """``(cache folder, fingerprint)`` of this run, or ``(None, None)`` when it is not reusable:
+    """``(open source, cache folder, fingerprint)`` of this run, or Nones when it is not reusable:
     no cache, stdout, a URL, an input that cannot be opened (the run itself then says why)."""
     if not options.use_cache or output == "-":
-        return None, None
+        return None, None, None
     from .cache import default_cache_dir
     from .sources import open_source
 
@@ -201,8 +198,8 @@ def _run_cache(content, options: ClusterOptions, fmt: str, output: str, reads: d
         source = open_source(content, options.max_file_bytes)
         fp = runcache.fingerprint(source, options.to_dict(), fmt, reads)
     except (StorygraphError, OSError):
-        return None, None
-    return (Path(options.cache_dir) if options.cache_dir else default_cache_dir()), fp
+        return None, None, None
+    return source, (Path(options.cache_dir) if options.cache_dir else default_cache_dir()), fp
 
 
 def _summary(result, previous: str | None) -> dict:

@@ -49,8 +49,9 @@ def cluster(
     previous: str | os.PathLike | Previous | None = None,
     **knobs: object,
 ) -> ClusterResult:
-    """Cluster the news items under ``content`` (a folder, a ``.jsonl`` file or an
-    fsspec URL of a folder) into stories.
+    """Cluster the news items under ``content`` (a folder, a ``.jsonl`` file, an
+    fsspec URL of a folder, or a source already opened by
+    :func:`storygraph.sources.open_source`) into stories.
 
     ``options`` defaults to :class:`ClusterOptions()`; keyword ``knobs`` (for
     example ``threshold=0.4``) are applied on top and validated. ``edge_file`` (a

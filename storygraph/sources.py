@@ -53,13 +53,17 @@ class Source(Protocol):
 SOURCES: tuple = (UrlSource, JsonlSource, FolderSource)
 
 
-def open_source(content: str | os.PathLike, max_file_bytes: int) -> Source:
-    """Open ``content``: a folder, a JSON Lines file, or a folder's fsspec URL.
+def open_source(content: "str | os.PathLike | Source", max_file_bytes: int) -> Source:
+    """Open ``content``: a folder, a JSON Lines file, or a folder's fsspec URL (a source
+    already open is returned as it is: the CLI lists a folder once for the run record and
+    the run).
 
     Items larger than ``max_file_bytes`` (files, lines) will be skipped unread.
     Raises :class:`~storygraph.errors.InputError` naming ``content`` when it cannot be
     used (missing, not a folder, unreadable, an unreachable URL).
     """
+    if isinstance(content, SOURCES):
+        return content
     if is_url(content):
         content = local_path(str(content)) or content  # file:// is a local folder (FIFOs, the cache)
     kind = next(kind for kind in SOURCES if kind.accepts(content))

@@ -156,3 +156,15 @@ def test_a_rerun_killed_midway_leaves_the_output_and_the_cache_usable(content, t
     fresh = tmp_path / "fresh.json"
     cluster(content, fresh, tmp_path / "empty-cache")
     assert out.read_bytes() == fresh.read_bytes()
+
+
+def test_a_run_walks_its_folder_once(tmp_path, monkeypatch):
+    # the run record's fingerprint and the run share one listing of the folder
+    from storygraph import folder
+
+    walked, walk = [], folder.iter_markdown
+    monkeypatch.setattr(folder, "iter_markdown", lambda base: (walked.append(base), walk(base))[1])
+    done = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(tmp_path / "out.json"), "-q",
+                                     "--cache-dir", str(tmp_path / "cache")])
+    assert done.exit_code == 0, done.output
+    assert len(walked) == 1
