@@ -26,7 +26,6 @@ self-loops, are skipped and reported as notices; a malformed file is an
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 import os
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ import numpy as np
 
 from .errors import DependencyError, InputError
 from .graph import calibrated_related_weight, days, edge_weights
-from .io import encode, write_atomic
+from .io import encode, file_sha256, write_atomic
 from .model import KINDS, Edges, NodeTable, Notice
 from .progress import Tick
 from .urls import canonical_url
@@ -114,21 +113,6 @@ def _pyarrow():
     except ImportError:
         raise DependencyError(PARQUET_HINT) from None
     return pa, pq
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of an edge file, or of a folder of Parquet parts (names and contents, sorted):
-    recorded in the output so a result names the edges it was computed from."""
-    sha = hashlib.sha256()
-    root = Path(path)
-    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-    for file in files:
-        if root.is_dir():
-            sha.update(file.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
-    return sha.hexdigest()
 
 
 def file_edges(

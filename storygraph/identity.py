@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import InputError
+from .io import file_sha256
 from .model import Node, Story
 
 __all__ = ["Previous", "read_previous", "carry_ids", "Changes", "fresh_id"]
@@ -81,17 +82,14 @@ def read_previous(path: str | os.PathLike) -> Previous:
 
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            sha = hashlib.sha256()
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
+        sha256 = file_sha256(path)
         document = read_document(path)
         stories = {str(s["id"]): frozenset(str(m) for m in s["members"]) for s in document["stories"]}
     except OSError as exc:
         raise PreviousError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PreviousError(f"{name}: not a storygraph JSON output ({exc})") from None
-    return Previous(name, sha.hexdigest(), stories)
+    return Previous(name, sha256, stories)
 
 
 def fresh_id(first_member: str, taken: set[str]) -> str:

@@ -8,6 +8,7 @@ and, for the character rule, text cleaning at load (:mod:`storygraph.text`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -17,7 +18,7 @@ from typing import BinaryIO
 
 from .errors import ExportError
 
-__all__ = ["write_atomic", "encode", "unpaired_surrogates_replaced", "xml_safe", "XML_FORBIDDEN_CHARS",
+__all__ = ["write_atomic", "file_sha256", "encode", "unpaired_surrogates_replaced", "xml_safe", "XML_FORBIDDEN_CHARS",
            "SURROGATE_CHARS"]
 
 #: Characters XML 1.0 forbids, lone surrogates aside: C0 controls but tab, newline and CR; U+FFFE, U+FFFF.
@@ -97,3 +98,18 @@ def _new_file_mode(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a folder of files (their relative names and contents, sorted):
+    what an output records of the edge file, the overrides or the previous output it read."""
+    sha = hashlib.sha256()
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for file in files:
+        if root.is_dir():
+            sha.update(file.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+    return sha.hexdigest()

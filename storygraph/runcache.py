@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from ._version import __version__
+from .io import file_sha256
 
 __all__ = ["fingerprint", "lookup", "record", "RUNS"]
 
@@ -54,7 +55,7 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
         return None
     for name in sorted(files):
         path = files[name]
-        digest.update(f"{name}\0".encode() + (_file_sha256(path).encode() if path else b"-") + b"\0")
+        digest.update(f"{name}\0".encode() + (file_sha256(path).encode() if path else b"-") + b"\0")
     return digest.hexdigest()
 
 
@@ -64,18 +65,6 @@ def _state(path: Path, rel: str) -> bytes:
     except OSError as exc:
         return f"{rel}\0missing:{exc.errno}\n".encode("utf-8", "surrogateescape")
     return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape")
-
-
-def _file_sha256(path: str | os.PathLike) -> str:
-    sha = hashlib.sha256()
-    target = Path(path)
-    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
-    for file in files:
-        sha.update(str(file.relative_to(target) if target.is_dir() else "").encode("utf-8", "surrogateescape"))
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
-    return sha.hexdigest()
 
 
 def _entry_path(cache_dir: Path, output: Path) -> Path:
