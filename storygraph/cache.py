@@ -46,7 +46,7 @@ def default_cache_dir() -> Path:
 TRANSIENT = frozenset({"unreadable", "vanished", "broken-link", "not-a-file"})
 
 
-def entry_key(path: Path, rel: str, st: os.stat_result, max_file_bytes: int) -> str:
+def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_bytes: int) -> str:
     """Cache key for one file state.
 
     ``rel`` is in the key because entries store paths relative to the content

@@ -83,9 +83,10 @@ def iter_markdown(base: Path) -> Iterator[tuple[str, bool]]:
             continue
         seen.add((st.st_dev, st.st_ino))
         dirnames.sort()
-        rel_dir = Path(dirpath).relative_to(base)
+        rel_dir = Path(dirpath).relative_to(base).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"  # one Path per folder, not per file
         for name in sorted(filenames):
-            yield (rel_dir / name).as_posix(), name.lower().endswith(".md")
+            yield prefix + name, name.lower().endswith(".md")
 
 
 def read_item(base: Path, rel: str, max_file_bytes: int) -> Result:

@@ -30,6 +30,17 @@ def row_dots(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t: np.nda
     """
     if len(r) == 0:
         return np.zeros(0)
+    # Pairs in table-row order make the lookups below sorted, so each binary search starts
+    # where the last one ended (numpy's searchsorted uses that) and memory is read in order:
+    # several times faster than lookups in the callers' order. Each pair's own sum is
+    # unchanged, so the result is bit for bit the same.
+    order = np.argsort(t, kind="stable")
+    out = np.empty(len(r))
+    out[order] = _row_dots_sorted(rows, np.asarray(r)[order], table, np.asarray(t)[order])
+    return out
+
+
+def _row_dots_sorted(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t: np.ndarray) -> np.ndarray:
     count = np.diff(rows.indptr)[r]
     total = int(count.sum())
     if total == 0 or table.nnz == 0:
