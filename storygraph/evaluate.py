@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import csv
 import json
-import mmap
-from collections import Counter
+import math
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 
+import numpy as np
 from sklearn import metrics
 
 from .errors import InputError
-from .runtime import without_gc
+from .document import read_document
 
 __all__ = ["scores", "read_truth", "read_document", "predicted_labels", "evaluate_document"]
 
@@ -38,11 +38,15 @@ def scores(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> dict[str
     n = len(truth)
     if n == 0:
         raise ValueError("no items to score")
-    joint = Counter(zip(truth, predicted))
-    true_sizes, pred_sizes = Counter(truth), Counter(predicted)
+    # Labels as integer codes, counted with numpy: at a million items, counting tuples of
+    # strings and sorting strings (sklearn's label encoding) were most of the scoring time.
+    (t, n_true), (p, n_pred) = _codes(truth), _codes(predicted)
+    cells, joint = np.unique(t * n_pred + p, return_counts=True)
+    true_sizes, pred_sizes = np.bincount(t, minlength=n_true), np.bincount(p, minlength=n_pred)
     pair = _pairwise(joint, true_sizes, pred_sizes)
-    b_p = sum(c * c / pred_sizes[p] for (_, p), c in joint.items()) / n
-    b_r = sum(c * c / true_sizes[t] for (t, _), c in joint.items()) / n
+    # fsum: correctly rounded, so the order of the cells cannot change a digit
+    b_p = math.fsum((joint * joint / pred_sizes[cells % n_pred]).tolist()) / n
+    b_r = math.fsum((joint * joint / true_sizes[cells // n_pred]).tolist()) / n
     return {
         "items": n,
         "pairwise_precision": pair[0],
@@ -51,12 +55,19 @@ def scores(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> dict[str
         "bcubed_precision": b_p,
         "bcubed_recall": b_r,
         "bcubed_f1": _f1(b_p, b_r),
-        "ari": float(metrics.adjusted_rand_score(truth, predicted)),
-        "nmi": float(metrics.normalized_mutual_info_score(truth, predicted, average_method="geometric")),
-        "ami": _ami(truth, predicted, len(true_sizes), len(pred_sizes)),
-        "stories_true": len(true_sizes),
-        "stories_found": len(pred_sizes),
+        "ari": float(metrics.adjusted_rand_score(t, p)),
+        "nmi": float(metrics.normalized_mutual_info_score(t, p, average_method="geometric")),
+        "ami": _ami(t, p, n_true, n_pred),
+        "stories_true": n_true,
+        "stories_found": n_pred,
     }
+
+
+def _codes(labels: Sequence[Hashable]) -> tuple[np.ndarray, int]:
+    """Each label as the index of its first appearance, and how many labels there are."""
+    index: dict[Hashable, int] = {}
+    codes = np.fromiter((index.setdefault(label, len(index)) for label in labels), dtype=np.int64, count=len(labels))
+    return codes, len(index)
 
 
 #: AMI's expected mutual information costs about (true clusters x found clusters x largest
@@ -71,10 +82,8 @@ def _ami(truth: Sequence[Hashable], predicted: Sequence[Hashable], n_true: int, 
     return float(metrics.adjusted_mutual_info_score(truth, predicted))
 
 
-def _pairwise(joint: Counter, true_sizes: Counter, pred_sizes: Counter) -> tuple[float, float]:
-    same_both = sum(c * (c - 1) // 2 for c in joint.values())
-    same_pred = sum(c * (c - 1) // 2 for c in pred_sizes.values())
-    same_true = sum(c * (c - 1) // 2 for c in true_sizes.values())
+def _pairwise(joint: np.ndarray, true_sizes: np.ndarray, pred_sizes: np.ndarray) -> tuple[float, float]:
+    same_both, same_pred, same_true = (int((c * (c - 1) // 2).sum()) for c in (joint, pred_sizes, true_sizes))
     precision = same_both / same_pred if same_pred else 1.0
     recall = same_both / same_true if same_true else 1.0
     return precision, recall
@@ -111,61 +120,6 @@ def read_truth(path: str | Path) -> dict[str, str]:
             raise InputError(f"{path}:{number}: expected 'file<TAB>label'")
         truth[row[0]] = row[1]
     return truth
-
-
-@without_gc
-def read_document(path: str | Path) -> dict:
-    """A storygraph JSON output, lean: no edges, and nodes with only ``id``, ``files``, ``story``.
-
-    At a million articles the edges and the nodes' texts are most of the file
-    (gigabytes) and, parsed whole, tens of GB of memory; scores need neither.
-    storygraph writes compact JSON with its top-level keys in a fixed order, and
-    outside strings (whose quotes are escaped) ``,"nodes":[`` and ``,"edges":[``
-    occur only as those keys, so the node array is found by position and its
-    objects are decoded one by one. Another layout (e.g. pretty-printed) is parsed
-    whole. Raises ``ValueError`` for a file that is not JSON.
-    """
-    with open(path, "rb") as handle:
-        try:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError):  # an empty file, a pipe: read it whole
-            return json.loads(handle.read())
-    with data:
-        nodes = data.find(b',"nodes":[')
-        edges = data.find(b',"edges":[', nodes) if nodes >= 0 else -1
-        tail = data.find(b'],"skipped":[', edges) if edges >= 0 else -1
-        if min(nodes, edges, tail) < 0:
-            return json.loads(data[:])
-        document = json.loads(data[:nodes] + b',"nodes":[],"edges":[' + data[tail:])
-        document["nodes"] = list(_lean_nodes(data, nodes + len(b',"nodes":['), edges - 1))
-    return document
-
-
-def _lean_nodes(data: mmap.mmap, start: int, end: int, chunk: int = 1 << 26):
-    """Decode the node objects in ``data[start:end]`` one by one, 64 MB of text at a time,
-    keeping only the fields scores need (memory stays near one chunk, not the whole array)."""
-    decoder = json.JSONDecoder()
-    chunk = max(chunk, 4)  # a UTF-8 character is at most 4 bytes: every chunk makes progress
-    pending = ""
-    position = start
-    while position < end or pending:
-        stop = min(end, position + chunk)
-        while stop < end and (data[stop] & 0xC0) == 0x80:  # never cut a UTF-8 character in two
-            stop -= 1
-        text = pending + data[position:stop].decode("utf-8")
-        position, pending, at = stop, "", 0
-        while at < len(text):
-            if text[at] == ",":
-                at += 1
-            try:
-                node, after = decoder.raw_decode(text, at)
-            except json.JSONDecodeError:
-                if position >= end:
-                    raise
-                pending = text[at:]  # an object cut by the chunk's end: finish it with the next chunk
-                break
-            yield {"id": node["id"], "files": node["files"], "story": node["story"]}
-            at = after
 
 
 def predicted_labels(document: dict) -> dict[str, str]:

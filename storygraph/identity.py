@@ -39,6 +39,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .document import read_document
 from .errors import InputError
 from .io import file_sha256
 from .model import Node, Story
@@ -78,12 +79,10 @@ class Changes:
 
 def read_previous(path: str | os.PathLike) -> Previous:
     """Read the stories of a previous JSON output (any schema 1.x); errors name the file."""
-    from .evaluate import read_document
-
     name = str(path)
     try:
         sha256 = file_sha256(path)
-        document = read_document(path)
+        document = read_document(path, nodes=False)
         stories = {str(s["id"]): frozenset(str(m) for m in s["members"]) for s in document["stories"]}
     except OSError as exc:
         raise PreviousError(f"{name}: cannot read: {exc.strerror or exc}") from None

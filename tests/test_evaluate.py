@@ -101,14 +101,18 @@ def test_lean_document_reading_matches_the_full_parse(write_items, tmp_path):
     assert lean["edges"] == [] and len(full["edges"]) == 1
     assert {k: v for k, v in lean.items() if k not in ("nodes", "edges")} == {
         k: v for k, v in full.items() if k not in ("nodes", "edges")}
-    import mmap
+    from storygraph.document import _lean_nodes, _read_tail, _read_until
 
-    from storygraph.evaluate import _lean_nodes
-
-    with open(out, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        start, end = data.find(b',"nodes":[') + 10, data.find(b',"edges":[') - 1
-        for chunk in (1, 5, 17, 101):  # objects and multi-byte characters cut across chunk ends
-            assert list(_lean_nodes(data, start, end, chunk)) == lean["nodes"]
+    data = out.read_bytes()
+    start = data.find(b',"nodes":[') + 10
+    for chunk in (1, 5, 17, 101):  # objects, markers and multi-byte characters cut across chunk ends
+        with open(out, "rb") as handle:
+            assert _read_until(handle, b',"nodes":[', chunk) == data[: start - 10] and handle.tell() == start
+            assert list(_lean_nodes(handle, chunk)) == lean["nodes"]
+            assert _read_tail(handle, start, chunk) == data[data.rfind(b'],"skipped":['):]
+    stories_only = read_document(out, nodes=False)
+    assert stories_only["nodes"] == [] and stories_only["edges"] == []
+    assert stories_only["stories"] == full["stories"] and stories_only["skipped"] == full["skipped"]
     pretty = tmp_path / "pretty.json"
     pretty.write_text(json.dumps(full, indent=2), encoding="utf-8")  # another layout: parsed whole
     assert read_document(pretty) == full

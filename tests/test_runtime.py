@@ -53,3 +53,25 @@ def test_the_executable_leaves_the_collector_off_until_it_exits():
     done = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "storygraph" in done.stdout and "collector on: False" in done.stdout
+
+
+def test_a_remembered_file_digest_follows_the_file(tmp_path):
+    # the digest is remembered by the file's state: the same bytes give the same digest, and a
+    # rewrite of the same size (a new ctime) is hashed again, never served from memory
+    import hashlib
+    import os
+
+    from storygraph.io import file_sha256
+
+    path = tmp_path / "previous.json"
+    path.write_bytes(b"a" * 1000)
+    assert file_sha256(path) == hashlib.sha256(b"a" * 1000).hexdigest()
+    path.write_bytes(b"b" * 1000)
+    os.utime(path, ns=(1, 1))  # even with the old mtime back, the ctime moved
+    assert file_sha256(path) == hashlib.sha256(b"b" * 1000).hexdigest()
+    folder = tmp_path / "edges"
+    folder.mkdir()
+    (folder / "part-0.csv").write_bytes(b"x")
+    first = file_sha256(folder)
+    (folder / "part-0.csv").write_bytes(b"y")
+    assert file_sha256(folder) != first  # a folder is hashed each time
