@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from .sparse import group_sums, row_dots, row_norms_squared
+from .groupsums import Level, pair_dots, self_terms, spread, spread_sums, summed, time_vectors
+from .sparse import row_dots
 
 if TYPE_CHECKING:
     from .model import Edges
@@ -67,49 +68,6 @@ _ROUNDS = 1  # aggregate-then-refine rounds (more changed nothing measurable: do
 _LEVELS = 20  # aggregation levels per round (stops as soon as nothing merges)
 _CANDIDATES = 4  # groups whose exact gain an article weighs: its own and its 3 best-linked others
 _EPS = 1e-9
-
-
-def time_vectors(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> sp.csr_matrix:
-    """Each row's TF-IDF vector placed in its time bin: column ``bin * terms + term``.
-
-    Bins are ``window_days / 2`` wide and fixed in absolute time (adding older or newer
-    articles moves no bin). With :func:`spread`, ``z_i . spread(z_j) = cos_ij * K(dt_ij)``
-    where ``K`` is 1 in the same bin, 1/2 in adjacent bins, 0 further apart: 1 at the same
-    moment, 0 beyond ``window_days``, and ``1 - dt / window_days`` on average over where a
-    pair falls (the same kernel as two grids of ``window_days`` bins offset by half a bin).
-    Undated rows share one bin of their own (``K = 1`` among them, 0 with dated rows).
-    """
-    n, terms = matrix.shape
-    matrix = matrix.tocsr()
-    dated = ~np.isnan(days)
-    half = window_days / 2
-    bins = np.zeros(n, dtype=np.int64)
-    if dated.any():
-        absolute = np.floor(days[dated] / half)
-        bins[dated] = (absolute - absolute.min()).astype(np.int64) + 1  # bin 0 stays empty: spread's left edge
-    last = int(bins.max()) if n else 0
-    bins[~dated] = last + 3  # two empty bins between: spreading never mixes dated and undated
-    row = np.repeat(np.arange(n), np.diff(matrix.indptr))
-    out = sp.csr_matrix((matrix.data.astype(np.float64), (row, bins[row] * terms + matrix.indices)),
-                        shape=(n, (last + 5) * max(terms, 1)))
-    out.sort_indices()
-    out.terms = max(terms, 1)  # the width of a bin, for spread()
-    return out
-
-
-def spread(rows: sp.csr_matrix, terms: int) -> sp.csr_matrix:
-    """``rows`` with half of each entry copied into the bins either side: the time kernel's other factor."""
-    rows = rows.tocsr()
-    row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-    cols = rows.indices.astype(np.int64)
-    inside = (cols >= terms, cols + terms < rows.shape[1])
-    data = np.concatenate([rows.data, 0.5 * rows.data[inside[0]], 0.5 * rows.data[inside[1]]])
-    out = sp.csr_matrix((data, (np.concatenate([row, row[inside[0]], row[inside[1]]]),
-                                np.concatenate([cols, cols[inside[0]] - terms, cols[inside[1]] + terms]))),
-                        shape=rows.shape)
-    out.sum_duplicates()
-    out.sort_indices()
-    return out
 
 
 def optimise(
@@ -137,7 +95,7 @@ def optimise(
         return _optimise(z, edges, extra, np.ones(edges.n), cohesion, seed, use_igraph)
     units = _relabel(units)
     k = int(units.max()) + 1 if len(units) else 0
-    unit_z = _sums(z, units, k)
+    unit_z = summed(z, units, k)
     unit_z.terms = z.terms
     a, b, link = _group_pairs(edges, extra, units, k)
     weight = _group_pairs(edges, edges.weight, units, k)[2]
@@ -168,10 +126,10 @@ def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.n
     z = time_vectors(matrix, days, window_days)
     label = _relabel(label)
     k = int(label.max()) + 1 if len(label) else 0
-    sums = _sums(z, label, k)
+    sums = summed(z, label, k)
     size = np.bincount(label, minlength=k).astype(np.float64)
     whole = row_dots(sums, np.arange(k), spread(sums, z.terms), np.arange(k))
-    inner = (whole - np.bincount(label, _self_terms(z), minlength=k)) / 2
+    inner = (whole - np.bincount(label, self_terms(z), minlength=k)) / 2
     extra = _link_extra(edges, days, window_days)
     same = label[edges.left] == label[edges.right]
     return float(inner.sum() + extra[same].sum() - cohesion * (size * (size - 1) / 2).sum())
@@ -204,14 +162,15 @@ def _leiden(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray, siz
 
 def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) -> np.ndarray:
     """Merge groups on the graph of groups with exact weights, level after level."""
+    level = None
     for _ in range(_LEVELS if use_igraph else 10 * _LEVELS):  # pairwise merges need more levels
         k = int(label.max()) + 1
         a, b, link = _group_pairs(edges, extra, label, k)
         if len(a) == 0:
             break
-        sums = _sums(z, label, k)
+        level = Level(z, label, k, a, b, level)
         size = np.bincount(label, node_size, minlength=k)
-        weight = _pair_dots(sums, spread(sums, z.terms), a, b) + link
+        weight = level.dots + link
         if use_igraph:
             merged = _leiden(k, a, b, np.maximum(weight, 0.0), size, cohesion, seed)
         else:
@@ -244,11 +203,14 @@ def _refine(z, edges, extra, label, node_size, cohesion, own, rng) -> tuple[np.n
     src, dst = np.r_[edges.left, edges.right], np.r_[edges.right, edges.left]
     link = np.r_[extra, extra]
     strength = np.r_[edges.weight, edges.weight]
-    moved_total = 0
+    moved_total, before = 0, None
     for _ in range(_SWEEPS):
         moved = 0
         for part in np.array_split(rng.permutation(n), _BATCHES):
-            label, count = _move_batch(z, label, part, src, dst, link, strength, node_size, cohesion, own)
+            k = int(label.max()) + 1
+            sums = spread_sums(z, label, k, before)  # only the groups the last batch changed are summed again
+            before = (label, k, sums)
+            label, count = _move_batch(z, label, sums, part, src, dst, link, strength, node_size, cohesion, own)
             moved += count
         moved_total += moved
         if moved == 0:
@@ -256,10 +218,10 @@ def _refine(z, edges, extra, label, node_size, cohesion, own, rng) -> tuple[np.n
     return label, moved_total
 
 
-def _move_batch(z, label, part, src, dst, link, weight, node_size, cohesion, own) -> tuple[np.ndarray, int]:
+def _move_batch(z, label, sums, part, src, dst, link, weight, node_size, cohesion, own) -> tuple[np.ndarray, int]:
+    """One batch of moves; ``sums`` are the groups' spread summed vectors."""
     n = len(label)
-    k = int(label.max()) + 1
-    sums = spread(_sums(z, label, k), z.terms)
+    k = sums.shape[0]
     size = np.bincount(label, node_size, minlength=k)
     chosen = np.zeros(n, dtype=bool)
     chosen[part] = True
@@ -317,21 +279,6 @@ def _group_pairs(edges, extra, label, k):
     lo, hi = np.minimum(a[across], b[across]), np.maximum(a[across], b[across])
     keys, inverse = np.unique(lo * k + hi, return_inverse=True)
     return keys // k, keys % k, np.bincount(inverse, extra[across], minlength=len(keys))
-
-
-def _sums(z: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matrix:
-    return group_sums(z, label, k)
-
-
-def _self_terms(m: sp.csr_matrix) -> np.ndarray:
-    return row_norms_squared(m)
-
-
-def _pair_dots(sums: sp.csr_matrix, spread_sums: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``sums[a] . spread_sums[b]`` (symmetric), walking the sparser row of each pair."""
-    width = np.diff(sums.indptr)
-    thin = width[a] <= width[b]
-    return row_dots(sums, np.where(thin, a, b), spread_sums, np.where(thin, b, a))
 
 
 def _relabel(label: np.ndarray) -> np.ndarray:

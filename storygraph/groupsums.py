@@ -1,0 +1,144 @@
+"""Time-binned TF-IDF vectors and the summed vectors of groups of articles: the arithmetic
+of the cohesion objective (:mod:`storygraph.cohesion`), kept apart from its optimiser.
+
+The optimiser relabels groups many times (each aggregation level, each batch of moves) and
+needs each group's summed vector every time. A group whose members did not change keeps
+its rows (:class:`Level`, :func:`spread_sums`): bit for bit what summing it again gives,
+since a group's row is the sum of its members' rows in node order whatever the other
+groups are, and groups keep their order (by first member) across relabellings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .sparse import group_sums, row_dots, row_norms_squared
+
+__all__ = ["time_vectors", "spread", "summed", "self_terms", "pair_dots", "Level", "spread_sums"]
+
+
+def time_vectors(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> sp.csr_matrix:
+    """Each row's TF-IDF vector placed in its time bin: column ``bin * terms + term``.
+
+    Bins are ``window_days / 2`` wide and fixed in absolute time (adding older or newer
+    articles moves no bin). With :func:`spread`, ``z_i . spread(z_j) = cos_ij * K(dt_ij)``
+    where ``K`` is 1 in the same bin, 1/2 in adjacent bins, 0 further apart: 1 at the same
+    moment, 0 beyond ``window_days``, and ``1 - dt / window_days`` on average over where a
+    pair falls (the same kernel as two grids of ``window_days`` bins offset by half a bin).
+    Undated rows share one bin of their own (``K = 1`` among them, 0 with dated rows).
+    """
+    n, terms = matrix.shape
+    matrix = matrix.tocsr()
+    dated = ~np.isnan(days)
+    half = window_days / 2
+    bins = np.zeros(n, dtype=np.int64)
+    if dated.any():
+        absolute = np.floor(days[dated] / half)
+        bins[dated] = (absolute - absolute.min()).astype(np.int64) + 1  # bin 0 stays empty: spread's left edge
+    last = int(bins.max()) if n else 0
+    bins[~dated] = last + 3  # two empty bins between: spreading never mixes dated and undated
+    row = np.repeat(np.arange(n), np.diff(matrix.indptr))
+    out = sp.csr_matrix((matrix.data.astype(np.float64), (row, bins[row] * terms + matrix.indices)),
+                        shape=(n, (last + 5) * max(terms, 1)))
+    out.sort_indices()
+    out.terms = max(terms, 1)  # the width of a bin, for spread()
+    return out
+
+
+def spread(rows: sp.csr_matrix, terms: int) -> sp.csr_matrix:
+    """``rows`` with half of each entry copied into the bins either side: the time kernel's other factor."""
+    rows = rows.tocsr()
+    row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    cols = rows.indices.astype(np.int64)
+    inside = (cols >= terms, cols + terms < rows.shape[1])
+    data = np.concatenate([rows.data, 0.5 * rows.data[inside[0]], 0.5 * rows.data[inside[1]]])
+    out = sp.csr_matrix((data, (np.concatenate([row, row[inside[0]], row[inside[1]]]),
+                                np.concatenate([cols, cols[inside[0]] - terms, cols[inside[1]] + terms]))),
+                        shape=rows.shape)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+class Level:
+    """The groups of one aggregation level: their summed time vectors (``sums``), those
+    spread (``spread_sums``) and the exact dot product of each adjacent pair (``dots``).
+
+    Given the level before, only what changed is computed again: a group whose members
+    are the same keeps its rows, and a pair of such groups its dot product. That is bit for
+    bit what computing it all again gives (a group's row is the sum of its members' rows in
+    node order, whatever the other groups; a pair's dot product reads only its two rows, and
+    groups keep their order), and the later levels of a round merge few groups, so most of
+    their work was recomputing what was known.
+    """
+
+    def __init__(self, z, label: np.ndarray, k: int, a: np.ndarray, b: np.ndarray, before: "Level | None") -> None:
+        self.label, self.k, self.keys = label, k, a * k + b
+        if before is None:
+            self.sums = summed(z, label, k)
+            self.spread_sums = spread(self.sums, z.terms)
+            self.dots = pair_dots(self.sums, self.spread_sums, a, b)
+            return
+        same = _same_groups(before.label, label, before.k, k)
+        fresh, pick = _fresh(z, label, k, same, before.k)
+        self.sums = _assemble(before.sums, fresh, pick)
+        self.spread_sums = _assemble(before.spread_sums, spread(fresh, z.terms), pick)
+        kept = (same[a] >= 0) & (same[b] >= 0)
+        self.dots = np.empty(len(a))
+        self.dots[kept] = before.dots[np.searchsorted(before.keys, same[a[kept]] * before.k + same[b[kept]])]
+        self.dots[~kept] = pair_dots(self.sums, self.spread_sums, a[~kept], b[~kept])
+
+
+def _same_groups(old: np.ndarray, new: np.ndarray, k_old: int, k_new: int) -> np.ndarray:
+    """For each new group, the old group with exactly its members, else -1."""
+    pairs = np.unique(old * k_new + new)
+    olds, news = pairs // k_new, pairs % k_new
+    alone = (np.bincount(news, minlength=k_new)[news] == 1) & (np.bincount(olds, minlength=k_old)[olds] == 1)
+    same = np.full(k_new, -1, dtype=np.int64)
+    same[news[alone]] = olds[alone]
+    return same
+
+
+def _fresh(z, label: np.ndarray, k: int, same: np.ndarray, k_old: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The sums of the groups ``same`` does not map to an old group (their members in node
+    order, as ever), and for each group the row of ``[old rows; these]`` that is its row."""
+    changed = np.flatnonzero(same < 0)
+    position = np.full(k, -1, dtype=np.int64)
+    position[changed] = np.arange(len(changed))
+    nodes = np.flatnonzero(same[label] < 0)
+    fresh = summed(z[nodes], position[label[nodes]], len(changed))
+    return fresh, np.where(same >= 0, same, k_old + position)
+
+
+def _assemble(old: sp.csr_matrix, fresh: sp.csr_matrix, pick: np.ndarray) -> sp.csr_matrix:
+    rows = sp.vstack([old, fresh], format="csr")[pick]
+    rows.sort_indices()  # each row is sorted already: this only records it
+    return rows
+
+
+def summed(z: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matrix:
+    """Row ``c``: the sum of the rows of ``z`` labelled ``c`` (in node order)."""
+    return group_sums(z, label, k)
+
+
+def self_terms(m: sp.csr_matrix) -> np.ndarray:
+    return row_norms_squared(m)
+
+
+def pair_dots(sums: sp.csr_matrix, spread_sums: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sums[a] . spread_sums[b]`` (symmetric), walking the sparser row of each pair."""
+    width = np.diff(sums.indptr)
+    thin = width[a] <= width[b]
+    return row_dots(sums, np.where(thin, a, b), spread_sums, np.where(thin, b, a))
+
+
+def spread_sums(z, label: np.ndarray, k: int, before: tuple | None) -> sp.csr_matrix:
+    """``spread(summed(z, label, k), z.terms)``, reusing the rows of ``before = (label, k, spread sums)``
+    for the groups whose members did not change."""
+    if before is None:
+        return spread(summed(z, label, k), z.terms)
+    old_label, old_k, old_spread = before
+    same = _same_groups(old_label, label, old_k, k)
+    fresh, pick = _fresh(z, label, k, same, old_k)
+    return _assemble(old_spread, spread(fresh, z.terms), pick)
