@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -205,15 +206,18 @@ def _article_dict(a: Article) -> dict:
 
 
 def _article(d: dict) -> Article:
+    # labels interned, as when unpickled (model._shared_article): one string per publisher, not per entry;
+    # sys.intern refuses a non-string, which makes the entry malformed (parsed again)
     related = tuple(
-        RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=r[4], domain=r[5],
-                   type=r[6], quality=r[7], key=r[8])
+        RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=sys.intern(r[4]),
+                   domain=sys.intern(r[5]), type=sys.intern(r[6]), quality=r[7], key=r[8])
         for r in d["related"]
     )
     article = Article(
         file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=_parse_when(d["published"]),
-        provider=d["provider"], domain=d["domain"], topics=tuple(d["topics"]), type=d["type"], quality=d["quality"],
-        alt_urls=tuple(d["alt_urls"]), related=related, key=d["key"], alt_keys=tuple(d["alt_keys"]),
+        provider=sys.intern(d["provider"]), domain=sys.intern(d["domain"]), topics=tuple(map(sys.intern, d["topics"])),
+        type=sys.intern(d["type"]), quality=d["quality"], alt_urls=tuple(d["alt_urls"]), related=related, key=d["key"],
+        alt_keys=tuple(d["alt_keys"]),
     )
     _check_types(article)
     return article

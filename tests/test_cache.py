@@ -72,3 +72,23 @@ def test_unusable_cache_folder_does_not_stop_the_run(write_items, tmp_path):
     blocker.write_text("x")
     result = storygraph.cluster(root, cache_dir=str(blocker))
     assert [f for n in result.nodes for f in n.files] == ["x.md"]
+
+
+def test_labels_come_back_shared_from_workers_and_from_the_cache(tmp_path):
+    # a million articles repeat a few thousand publishers: unpickled (parse workers, Dask) and
+    # cached articles hold one string per label, and stay equal to the article that was parsed
+    import pickle
+    from datetime import datetime, timezone
+
+    from storygraph.cache import decode, encode
+    from storygraph.model import Article, RelatedRef
+
+    ref = RelatedRef("https://b.com/x", "T", "E", datetime(2024, 1, 2, tzinfo=timezone.utc), "".join(["Wire", "Co"]),
+                     "b.com", "article", 4, "https://b.com/x")
+    items = [Article(f"{i}.md", f"https://a.com/{i}", "T", "E", None, "".join(["Wire", "Co"]), "a.com",
+                     ("".join(["Azure", " news"]),), "article", None, (), (ref,), f"https://a.com/{i}", ())
+             for i in range(2)]
+    for copies in (pickle.loads(pickle.dumps(items)), [decode(encode(a, []))[0] for a in items]):
+        assert copies == items
+        assert copies[0].provider is copies[1].provider is copies[0].related[0].provider
+        assert copies[0].topics[0] is copies[1].topics[0]
