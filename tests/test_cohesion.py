@@ -206,3 +206,26 @@ def test_reused_group_sums_are_bit_for_bit_the_recomputed_ones():
         merged[merged == (step + 1) % k] = step % k
         merged[rng.integers(n)] = rng.integers(k)
         label = cohesion._relabel(merged)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_group_sums_are_the_sparse_product_bit_for_bit(dtype):
+    # sorting the entries instead of the product (whose work arrays are as wide as the
+    # matrix) must not change a bit: same columns, same sums in the same order
+    from storygraph.sparse import group_sums
+
+    rng = np.random.default_rng(5)
+    for n, width, k in ((40, 30, 7), (300, 5000, 40), (1, 3, 2), (50, 10, 1)):
+        dense = rng.random((n, width)) * (rng.random((n, width)) < 0.2)
+        dense[rng.integers(n)] = 0  # an empty row
+        matrix = sp.csr_matrix(dense.astype(dtype))
+        label = rng.integers(0, k, n)
+        label[0] = k - 1
+        membership = sp.csr_matrix((np.ones(n), (label, np.arange(n))), shape=(k, n))
+        want = (membership @ matrix).tocsr().astype(np.float64)
+        want.sort_indices()
+        got = group_sums(matrix, label, k)
+        assert got.shape == want.shape and got.has_sorted_indices
+        assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
+        assert got.data.tobytes() == want.data.tobytes()
+    assert group_sums(sp.csr_matrix((3, 4), dtype=np.float32), np.array([0, 1, 1]), 2).nnz == 0
