@@ -56,8 +56,10 @@ def build_stories(
         community_of[members] = c
     similarity = member_similarity(matrix, community_of, len(communities))
     term_weights = _story_terms(matrix, community_of, len(communities))
-    drafts = [
-        _draft(nodes, members, similarity, term_weights.getrow(c), terms, n_keywords)
+    start, data, columns = term_weights.indptr, term_weights.data, term_weights.indices
+    drafts = [  # each story's terms as slices of the arrays: a sparse row object per story costs more than the rest
+        _draft(nodes, members, similarity, (data[start[c]:start[c + 1]], columns[start[c]:start[c + 1]]), terms,
+               n_keywords)
         for c, members in enumerate(communities)
     ]
     drafts.sort(key=_sort_key)
@@ -131,12 +133,16 @@ def _headline(nodes: list[Node], similarity: np.ndarray, ordered: list[int]) -> 
     return max(candidates, key=lambda i: (similarity[i], nodes[i].quality or 0, -position[i]))
 
 
-def _keywords(term_row: sp.csr_matrix, terms: np.ndarray, n: int) -> tuple[str, ...]:
-    if n == 0 or term_row.nnz == 0:
+def _keywords(term_row: tuple[np.ndarray, np.ndarray], terms: np.ndarray, n: int) -> tuple[str, ...]:
+    """The ``n`` heaviest terms of a story, ties by the term; ``term_row`` = (weights, columns)."""
+    data, columns = term_row
+    if n == 0 or len(data) == 0:
         return ()
-    weights = term_row.data.astype(np.float64).round(6)
-    columns = term_row.indices
-    order = sorted(range(len(columns)), key=lambda k: (-weights[k], terms[columns[k]]))
+    weights = data.astype(np.float64).round(6)
+    candidates = np.arange(len(columns))
+    if len(columns) > n:  # only terms weighing at least the n-th largest weight can be among the first n
+        candidates = np.flatnonzero(weights >= np.partition(weights, len(weights) - n)[len(weights) - n])
+    order = sorted(candidates.tolist(), key=lambda k: (-weights[k], terms[columns[k]]))
     return tuple(str(terms[columns[k]]) for k in order[:n] if weights[k] > 0)
 
 
