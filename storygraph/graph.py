@@ -51,7 +51,8 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True, exclude: 
     refs = 0
     if use_related:
         for key in sorted(groups):
-            for article in sorted(groups[key], key=lambda a: a.file):
+            group = groups[key]
+            for article in group if len(group) == 1 else sorted(group, key=lambda a: a.file):
                 for ref in article.related:
                     refs += 1
                     target = ref.key or canonical_url(ref.url)
@@ -74,6 +75,11 @@ def _index_pairs(links: list[tuple[str, str]], index: dict[str, int]) -> np.ndar
 
 def _node_from_files(key: str, group: list[Article]) -> Node:
     # The newest file speaks for the node (an updated story keeps its URL, changes its title).
+    if len(group) == 1:  # most nodes: what the general case gives for one file, without its passes
+        a = group[0]
+        return Node(id=key, url=a.url, title=a.title, excerpt=a.excerpt, published=a.published, provider=a.provider,
+                    domain=a.domain, topics=tuple(dict.fromkeys(a.topics)), type=a.type, quality=a.quality,
+                    files=(a.file,))
     group = sorted(group, key=lambda a: a.file)
     main = max(group, key=lambda a: a.published.timestamp() if a.published else float("-inf"))
     topics: list[str] = []

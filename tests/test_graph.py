@@ -34,6 +34,21 @@ def test_files_sharing_a_canonical_url_are_one_node():
     assert table.related.tolist() == [[0, 1]]
 
 
+def test_a_one_file_node_is_what_the_general_merge_gives():
+    # one file takes a shortcut past the merge's passes: the same fields as merging it with a
+    # copy of itself (topics deduplicated in order, no excerpt stays empty, no quality stays None)
+    when = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    article = Article("a/1.md", "https://e.com/x", "T", "", when, "P", "e.com", ("b", "a", "b"), "news", None,
+                      key="https://e.com/x")
+    twin = Article("a/0.md", "https://e.com/x", "T", "", when, "P", "e.com", ("b", "a", "b"), "news", None,
+                   key="https://e.com/x")
+    alone = build_nodes([article]).nodes[0]
+    merged = build_nodes([article, twin]).nodes[0]
+    assert alone.topics == ("b", "a") and alone.excerpt == "" and alone.quality is None and alone.files == ("a/1.md",)
+    fields = [f for f in alone.__dataclass_fields__ if f != "files"]
+    assert {f: getattr(alone, f) for f in fields} == {f: getattr(merged, f) for f in fields}
+
+
 def test_related_only_urls_become_external_nodes_and_aliases_resolve():
     ref_out = RelatedRef(url="https://outside.org/x", title="Outside", published=T0)
     ref_amp = RelatedRef(url="https://example-com.cdn.ampproject.org/c/s/example.com/b?amp")
