@@ -8,6 +8,7 @@ rounded to 6 decimals, keys in a fixed order, strictly valid JSON (no NaN).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -159,10 +160,20 @@ def json_chunks(result: "Clustering") -> Iterator[str]:
             yield dump(value)
             continue
         yield "["
-        for count, item in enumerate(value):
-            yield ("," if count else "") + (item if isinstance(item, str) else dump(item))
+        # items joined in blocks: a yield per node or edge cost as much as formatting it
+        for count, block in enumerate(itertools.batched(value, 4096) if _BATCHED else _blocks(value, 4096)):
+            yield ("," if count else "") + ",".join(item if isinstance(item, str) else dump(item) for item in block)
         yield "]"
     yield "}\n"
+
+
+_BATCHED = hasattr(itertools, "batched")  # Python 3.12
+
+
+def _blocks(items: Iterator, size: int) -> Iterator[tuple]:
+    """``itertools.batched`` before Python 3.12."""
+    while block := tuple(itertools.islice(items, size)):
+        yield block
 
 
 def _edge_texts(result: "Clustering") -> Iterator[str]:
