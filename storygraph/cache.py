@@ -18,6 +18,7 @@ import os
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -122,18 +123,21 @@ class ParseCache:
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         """Payloads found for ``keys`` (missing keys are absent)."""
-        found: dict[str, bytes] = {}
+        return dict(self.iter_many(keys))
+
+    def iter_many(self, keys: list[str]) -> Iterator[tuple[str, bytes]]:
+        """``(key, payload)`` of the ``keys`` found, ``_BATCH`` at a time: a caller that decodes
+        as it goes holds one batch of payloads, not the payloads of a whole corpus."""
         if self.db is None:
-            return found
+            return
         try:
             for start in range(0, len(keys), _BATCH):
                 chunk = keys[start : start + _BATCH]
                 marks = ",".join("?" * len(chunk))
-                rows = self.db.execute(f"SELECT key, payload FROM entries WHERE key IN ({marks})", chunk)
-                found.update((k, bytes(p)) for k, p in rows)
+                rows = self.db.execute(f"SELECT key, payload FROM entries WHERE key IN ({marks})", chunk).fetchall()
+                yield from ((k, bytes(p)) for k, p in rows)
         except sqlite3.Error as exc:
             self._fail(exc)
-        return found
 
     def put_many(self, items: list[tuple[str, bytes]]) -> None:
         if self.db is None or not items:
@@ -206,7 +210,7 @@ def _article_dict(a: Article) -> dict:
 
 
 def _article(d: dict) -> Article:
-    # labels interned, as when unpickled (model._shared_article): one string per publisher, not per entry;
+    # labels interned, as when parsed (fields.to_article): one string per publisher, not per entry;
     # sys.intern refuses a non-string, which makes the entry malformed (parsed again)
     related = tuple(
         RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=sys.intern(r[4]),

@@ -7,6 +7,7 @@ a :class:`~storygraph.model.Notice` naming the file and field, never dropped sil
 from __future__ import annotations
 
 import math
+import sys
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
@@ -48,10 +49,12 @@ def to_article(meta: dict, file: str, id_stands_for_url: bool = False) -> tuple[
         title=title,
         excerpt=_text(meta, "excerpt" if meta.get("excerpt") not in (None, "") else "text", file, notes),
         published=_published(meta.get("publishedDateTime"), file, "publishedDateTime", notes),
-        provider=provider,
-        domain=domain,
-        topics=_topics(meta.get("topics"), file, notes),
-        type=_text(meta, "type", file, notes, limit=40) or "article",
+        # labels interned: a million articles name a few thousand publishers, and every related
+        # entry repeats them; shared strings are pickled once per batch sent to the parent
+        provider=sys.intern(provider),
+        domain=sys.intern(domain),
+        topics=tuple(map(sys.intern, _topics(meta.get("topics"), file, notes))),
+        type=sys.intern(_text(meta, "type", file, notes, limit=40) or "article"),
         quality=_quality(meta.get("quality"), file, "quality", notes),
         alt_urls=tuple(urls[1:]),
         related=_related(meta.get("related"), file, notes),
@@ -201,9 +204,9 @@ def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef,
                 title=clean_title(_scalar_text(entry.get("title"))),
                 excerpt=clean_text(_scalar_text(entry.get("excerpt"))),
                 published=_published(entry.get("publishedDateTime"), file, name + ".publishedDateTime", notes),
-                provider=pname,
-                domain=domain,
-                type=clean_title(_scalar_text(entry.get("type")))[:40],
+                provider=sys.intern(pname),
+                domain=sys.intern(domain),
+                type=sys.intern(clean_title(_scalar_text(entry.get("type")))[:40]),
                 quality=_quality(entry.get("quality"), file, name + ".quality", notes),
                 key=canonical_url(urls[0]),
             )

@@ -128,7 +128,7 @@ def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Pa
 def _cached(cache: cache_mod.ParseCache, keys: dict[str, str]) -> dict[str, Result]:
     by_key = {key: rel for rel, key in keys.items()}
     hits: dict[str, Result] = {}
-    for key, payload in cache.get_many(list(by_key)).items():
+    for key, payload in cache.iter_many(list(by_key)):  # decoded as read: one batch of payloads in memory
         try:
             hits[by_key[key]] = cache_mod.decode(payload)
         except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError):

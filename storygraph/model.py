@@ -14,7 +14,6 @@ Nothing here imports another stage: every stage, writer and engine imports from 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,10 +40,6 @@ class RelatedRef:
     quality: int | None = None
     key: str = ""  # canonical URL, filled by the load stage
 
-    def __reduce__(self):  # see _shared_ref: the labels come back shared, not one copy per article
-        return (_shared_ref, (self.url, self.title, self.excerpt, self.published, self.provider, self.domain,
-                              self.type, self.quality, self.key))
-
 
 @dataclass(frozen=True)
 class Article:
@@ -64,27 +59,6 @@ class Article:
     related: tuple[RelatedRef, ...] = ()
     key: str = ""  # canonical URL (or "id:<id>" for a JSON Lines item without URL), from the load stage
     alt_keys: tuple[str, ...] = ()  # canonical forms of alt_urls
-
-    def __reduce__(self):  # see _shared_ref
-        return (_shared_article, (self.file, self.url, self.title, self.excerpt, self.published, self.provider,
-                                  self.domain, self.topics, self.type, self.quality, self.alt_urls, self.related,
-                                  self.key, self.alt_keys))
-
-
-def _shared_ref(url, title, excerpt, published, provider, domain, type, quality, key) -> RelatedRef:
-    """A :class:`RelatedRef` unpickled (from a parse worker or a Dask task) with its labels
-    (provider, domain, type) interned: a million articles name a few thousand publishers,
-    and each related entry repeats them, so one shared string each instead of a copy per
-    entry keeps the parent's memory to the texts. Equal values, equal results."""
-    return RelatedRef(url, title, excerpt, published, sys.intern(provider), sys.intern(domain), sys.intern(type),
-                      quality, key)
-
-
-def _shared_article(file, url, title, excerpt, published, provider, domain, topics, type, quality, alt_urls,
-                    related, key, alt_keys) -> Article:
-    """An :class:`Article` unpickled with its labels and topics interned (see :func:`_shared_ref`)."""
-    return Article(file, url, title, excerpt, published, sys.intern(provider), sys.intern(domain),
-                   tuple(map(sys.intern, topics)), sys.intern(type), quality, alt_urls, related, key, alt_keys)
 
 
 @dataclass(frozen=True, order=True)

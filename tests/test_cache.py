@@ -74,21 +74,22 @@ def test_unusable_cache_folder_does_not_stop_the_run(write_items, tmp_path):
     assert [f for n in result.nodes for f in n.files] == ["x.md"]
 
 
-def test_labels_come_back_shared_from_workers_and_from_the_cache(tmp_path):
-    # a million articles repeat a few thousand publishers: unpickled (parse workers, Dask) and
-    # cached articles hold one string per label, and stay equal to the article that was parsed
+def test_labels_are_shared_when_parsed_sent_and_cached():
+    # a million articles repeat a few thousand publishers: parsing interns the labels, a batch
+    # pickled to the parent carries each once, and articles read from the cache share them too
     import pickle
-    from datetime import datetime, timezone
 
     from storygraph.cache import decode, encode
-    from storygraph.model import Article, RelatedRef
+    from storygraph.fields import to_article
 
-    ref = RelatedRef("https://b.com/x", "T", "E", datetime(2024, 1, 2, tzinfo=timezone.utc), "".join(["Wire", "Co"]),
-                     "b.com", "article", 4, "https://b.com/x")
-    items = [Article(f"{i}.md", f"https://a.com/{i}", "T", "E", None, "".join(["Wire", "Co"]), "a.com",
-                     ("".join(["Azure", " news"]),), "article", None, (), (ref,), f"https://a.com/{i}", ())
-             for i in range(2)]
+    def meta(i):
+        return {"title": f"T {i}", "webUrl": f"https://a.com/{i}", "provider": {"name": "".join(["Wire", "Co"])},
+                "topics": ["".join(["Azure", " news"])], "type": "".join(["arti", "cle"]),
+                "related": [{"webUrl": f"https://b.com/{i}", "title": "R", "provider": {"name": "".join(["Wire", "Co"])}}]}
+
+    items = [to_article(meta(i), f"{i}.md")[0] for i in range(2)]
+    assert items[0].provider is items[1].provider is items[0].related[0].provider
     for copies in (pickle.loads(pickle.dumps(items)), [decode(encode(a, []))[0] for a in items]):
         assert copies == items
         assert copies[0].provider is copies[1].provider is copies[0].related[0].provider
-        assert copies[0].topics[0] is copies[1].topics[0]
+        assert copies[0].topics[0] is copies[1].topics[0] and copies[0].type is copies[1].type
