@@ -121,10 +121,6 @@ class ParseCache:
             aside = self._set_aside(self.folder / f"parse-v{FORMAT}.sqlite")
             self.error += f"; the damaged file is set aside as {aside.name} and the next run rebuilds it"
 
-    def get_many(self, keys: list[str]) -> dict[str, bytes]:
-        """Payloads found for ``keys`` (missing keys are absent)."""
-        return dict(self.iter_many(keys))
-
     def iter_many(self, keys: list[str]) -> Iterator[tuple[str, bytes]]:
         """``(key, payload)`` of the ``keys`` found, ``_BATCH`` at a time: a caller that decodes
         as it goes holds one batch of payloads, not the payloads of a whole corpus."""

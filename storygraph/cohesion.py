@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from .groupsums import Level, pair_dots, self_terms, spread, spread_sums, summed, time_vectors
-from .sparse import row_dots
+from .groupsums import Level, spread, spread_sums, time_vectors
+from .sparse import group_sums, row_dots, row_norms_squared
 
 if TYPE_CHECKING:
     from .model import Edges
@@ -95,7 +95,7 @@ def optimise(
         return _optimise(z, edges, extra, np.ones(edges.n), cohesion, seed, use_igraph)
     units = _relabel(units)
     k = int(units.max()) + 1 if len(units) else 0
-    unit_z = summed(z, units, k)
+    unit_z = group_sums(z, units, k)
     unit_z.terms = z.terms
     a, b, link = _group_pairs(edges, extra, units, k)
     weight = _group_pairs(edges, edges.weight, units, k)[2]
@@ -126,10 +126,10 @@ def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.n
     z = time_vectors(matrix, days, window_days)
     label = _relabel(label)
     k = int(label.max()) + 1 if len(label) else 0
-    sums = summed(z, label, k)
+    sums = group_sums(z, label, k)
     size = np.bincount(label, minlength=k).astype(np.float64)
     whole = row_dots(sums, np.arange(k), spread(sums, z.terms), np.arange(k))
-    inner = (whole - np.bincount(label, self_terms(z), minlength=k)) / 2
+    inner = (whole - np.bincount(label, row_norms_squared(z), minlength=k)) / 2
     extra = _link_extra(edges, days, window_days)
     same = label[edges.left] == label[edges.right]
     return float(inner.sum() + extra[same].sum() - cohesion * (size * (size - 1) / 2).sum())

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .sparse import group_sums, row_dots, row_norms_squared
+from .sparse import group_sums, row_dots
 
-__all__ = ["time_vectors", "spread", "summed", "self_terms", "pair_dots", "Level", "spread_sums"]
+__all__ = ["time_vectors", "spread", "pair_dots", "Level", "spread_sums"]
 
 
 def time_vectors(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) -> sp.csr_matrix:
@@ -76,12 +76,11 @@ class Level:
     def __init__(self, z, label: np.ndarray, k: int, a: np.ndarray, b: np.ndarray, before: "Level | None") -> None:
         self.label, self.k, self.keys = label, k, a * k + b
         if before is None:
-            self.sums = summed(z, label, k)
+            self.sums = group_sums(z, label, k)
             self.spread_sums = spread(self.sums, z.terms)
             self.dots = pair_dots(self.sums, self.spread_sums, a, b)
             return
-        same = _same_groups(before.label, label, before.k, k)
-        fresh, pick = _fresh(z, label, k, same, before.k)
+        same, fresh, pick = _regrouped(z, label, k, before.label, before.k)
         self.sums = _assemble(before.sums, fresh, pick)
         self.spread_sums = _assemble(before.spread_sums, spread(fresh, z.terms), pick)
         kept = (same[a] >= 0) & (same[b] >= 0)
@@ -100,30 +99,23 @@ def _same_groups(old: np.ndarray, new: np.ndarray, k_old: int, k_new: int) -> np
     return same
 
 
-def _fresh(z, label: np.ndarray, k: int, same: np.ndarray, k_old: int) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The sums of the groups ``same`` does not map to an old group (their members in node
-    order, as ever), and for each group the row of ``[old rows; these]`` that is its row."""
+def _regrouped(z, label: np.ndarray, k: int, old_label: np.ndarray, k_old: int):
+    """From the labelling before (``old_label``, ``k_old`` groups) to ``label``: ``same`` (each
+    group's unchanged old group, else -1), the sums of the other groups (their members in node
+    order, as ever), and for each group the row of ``[old rows; those sums]`` that is its row."""
+    same = _same_groups(old_label, label, k_old, k)
     changed = np.flatnonzero(same < 0)
     position = np.full(k, -1, dtype=np.int64)
     position[changed] = np.arange(len(changed))
     nodes = np.flatnonzero(same[label] < 0)
-    fresh = summed(z[nodes], position[label[nodes]], len(changed))
-    return fresh, np.where(same >= 0, same, k_old + position)
+    fresh = group_sums(z[nodes], position[label[nodes]], len(changed))
+    return same, fresh, np.where(same >= 0, same, k_old + position)
 
 
 def _assemble(old: sp.csr_matrix, fresh: sp.csr_matrix, pick: np.ndarray) -> sp.csr_matrix:
     rows = sp.vstack([old, fresh], format="csr")[pick]
     rows.sort_indices()  # each row is sorted already: this only records it
     return rows
-
-
-def summed(z: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matrix:
-    """Row ``c``: the sum of the rows of ``z`` labelled ``c`` (in node order)."""
-    return group_sums(z, label, k)
-
-
-def self_terms(m: sp.csr_matrix) -> np.ndarray:
-    return row_norms_squared(m)
 
 
 def pair_dots(sums: sp.csr_matrix, spread_sums: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -134,11 +126,10 @@ def pair_dots(sums: sp.csr_matrix, spread_sums: sp.csr_matrix, a: np.ndarray, b:
 
 
 def spread_sums(z, label: np.ndarray, k: int, before: tuple | None) -> sp.csr_matrix:
-    """``spread(summed(z, label, k), z.terms)``, reusing the rows of ``before = (label, k, spread sums)``
+    """``spread(group_sums(z, label, k), z.terms)``, reusing the rows of ``before = (label, k, spread sums)``
     for the groups whose members did not change."""
     if before is None:
-        return spread(summed(z, label, k), z.terms)
+        return spread(group_sums(z, label, k), z.terms)
     old_label, old_k, old_spread = before
-    same = _same_groups(old_label, label, old_k, k)
-    fresh, pick = _fresh(z, label, k, same, old_k)
+    _, fresh, pick = _regrouped(z, label, k, old_label, old_k)
     return _assemble(old_spread, spread(fresh, z.terms), pick)

@@ -124,9 +124,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 _DIGESTS: dict[tuple, str] = {}
 
 
-def _sha256(path: Path) -> str:
+def _sha256(root: Path) -> str:
     sha = hashlib.sha256()
-    root = path
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for file in files:
         if root.is_dir():
