@@ -68,7 +68,8 @@ def cluster(
     """
     opts = _options(options, knobs)
     fixes = read_overrides(overrides) if isinstance(overrides, (str, os.PathLike)) else overrides
-    before = read_previous(previous) if isinstance(previous, (str, os.PathLike)) else previous
+    if isinstance(previous, (str, os.PathLike)):
+        read_previous(previous)  # a bad file fails now, not after minutes of work; kept only after the peak
     clock = _Clock()
     graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes)
     parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
@@ -80,6 +81,9 @@ def cluster(
         parts = apply_corrections(parts, resolved, graph.matrix, graph.edges, graph.days, cohesion=opts.cohesion,
                                   window_days=opts.window_days, seed=opts.seed)
     clock.lap("communities")
+    # Read (again: its digest is remembered) after the community stage, where memory peaks: a
+    # million members' ids held through it cost the re-run more memory than a cold run.
+    before = read_previous(previous) if isinstance(previous, (str, os.PathLike)) else previous
     stories = build_stories(graph.table.nodes, graph.edges, parts, graph.matrix, graph.terms, opts.keywords)
     story_of = [0] * len(graph.table.nodes)
     for s_index, story in enumerate(stories):

@@ -139,3 +139,22 @@ def test_the_report_marks_new_and_grown_stories(tmp_path):
     changes = result.changes
     assert {sid for sid, mark in marks.items() if mark == "new"} == set(changes["new"]) != set()
     assert {sid for sid, mark in marks.items() if mark == "grown"} == {g["id"] for g in changes["grown"]} != set()
+
+
+def test_a_bad_previous_file_fails_before_any_stage_runs(tmp_path):
+    # read for good only after the community stage (memory), but checked before the load
+    bad = tmp_path / "old.json"
+    bad.write_text('{"stories": [{"members": 3}]}', encoding="utf-8")
+    started = []
+
+    def progress(stage, total):
+        started.append(stage)
+        return storygraph.progress.no_progress(stage, total)
+
+    try:
+        storygraph.cluster(FIXTURES, previous=bad, progress=progress, use_cache=False)
+    except storygraph.errors.InputError as exc:
+        assert str(bad) in str(exc) and "not a storygraph JSON output" in str(exc)
+    else:
+        raise AssertionError("a bad previous file was accepted")
+    assert started == []
