@@ -68,6 +68,9 @@ VARIANTS = {
     "top_k 10": {"top_k": 10},
     "top_k 30": {"top_k": 30},
     "label propagation": {"algorithm": "label-propagation"},
+    "period_windows 0 (one optimisation as before 1.5)": {"period_windows": 0},
+    "period_windows 2": {"period_windows": 2},
+    "period_windows 8": {"period_windows": 8},
 }
 
 

@@ -40,7 +40,7 @@ Optimisation, Leiden-style (Traag, Waltman and van Eck 2019), every step seeded:
 4. step 2 again, for what the moves made mergeable.
 
 Without igraph, step 1 starts from single articles and step 2 merges mutually best pairs of
-groups by exact gain (:func:`_pair_merges`): the same objective, found more slowly.
+groups by exact gain (:func:`pair_merges`): the same objective, found more slowly.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ from .sparse import group_sums, row_dots, row_norms_squared
 if TYPE_CHECKING:
     from .model import Edges
 
-__all__ = ["optimise", "time_vectors", "spread", "quality", "DEFAULT_COHESION"]
+__all__ = ["optimise", "time_vectors", "spread", "quality", "link_extra", "group_pairs", "pair_merges", "relabel",
+           "DEFAULT_COHESION"]
 
 #: Default ``cohesion``: the mean time-discounted cosine a story's pairs must reach
 #: (docs/quality.md: chosen across every dev set).
@@ -90,15 +91,15 @@ def optimise(
     happens (an editor's ``together``). The result depends only on these and ``seed``.
     """
     z = time_vectors(matrix, days, window_days)
-    extra = _link_extra(edges, days, window_days)
+    extra = link_extra(edges, days, window_days)
     if units is None:
         return _optimise(z, edges, extra, np.ones(edges.n), cohesion, seed, use_igraph)
-    units = _relabel(units)
+    units = relabel(units)
     k = int(units.max()) + 1 if len(units) else 0
     unit_z = group_sums(z, units, k)
     unit_z.terms = z.terms
-    a, b, link = _group_pairs(edges, extra, units, k)
-    weight = _group_pairs(edges, edges.weight, units, k)[2]
+    a, b, link = group_pairs(edges, extra, units, k)
+    weight = group_pairs(edges, edges.weight, units, k)[2]
     contracted = type(edges)(k, a, b, np.zeros(len(a), dtype=np.uint8), np.zeros(len(a)), weight)
     size = np.bincount(units, minlength=k).astype(np.float64)
     return _optimise(unit_z, contracted, link, size, cohesion, seed, use_igraph)[units]
@@ -124,18 +125,18 @@ def quality(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, label: np.n
             cohesion: float = DEFAULT_COHESION, window_days: float = 7.0) -> float:
     """The objective ``Q`` of a labelling (for tests and for comparing partitions)."""
     z = time_vectors(matrix, days, window_days)
-    label = _relabel(label)
+    label = relabel(label)
     k = int(label.max()) + 1 if len(label) else 0
     sums = group_sums(z, label, k)
     size = np.bincount(label, minlength=k).astype(np.float64)
     whole = row_dots(sums, np.arange(k), spread(sums, z.terms), np.arange(k))
     inner = (whole - np.bincount(label, row_norms_squared(z), minlength=k)) / 2
-    extra = _link_extra(edges, days, window_days)
+    extra = link_extra(edges, days, window_days)
     same = label[edges.left] == label[edges.right]
     return float(inner.sum() + extra[same].sum() - cohesion * (size * (size - 1) / 2).sum())
 
 
-def _link_extra(edges: "Edges", days: np.ndarray, window_days: float) -> np.ndarray:
+def link_extra(edges: "Edges", days: np.ndarray, window_days: float) -> np.ndarray:
     """What each link adds beyond its pair's time-discounted cosine (already in the exact sums)."""
     gap = np.abs(days[edges.left] - days[edges.right])
     both_undated = np.isnan(days[edges.left]) & np.isnan(days[edges.right])
@@ -157,7 +158,7 @@ def _leiden(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray, siz
                                             node_weights=size.tolist(), n_iterations=2).membership
     finally:
         igraph.set_random_number_generator(random)
-    return _relabel(np.asarray(membership, dtype=np.int64))
+    return relabel(np.asarray(membership, dtype=np.int64))
 
 
 def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) -> np.ndarray:
@@ -165,7 +166,7 @@ def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) ->
     level = None
     for _ in range(_LEVELS if use_igraph else 10 * _LEVELS):  # pairwise merges need more levels
         k = int(label.max()) + 1
-        a, b, link = _group_pairs(edges, extra, label, k)
+        a, b, link = group_pairs(edges, extra, label, k)
         if len(a) == 0:
             break
         level = Level(z, label, k, a, b, level)
@@ -174,14 +175,14 @@ def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) ->
         if use_igraph:
             merged = _leiden(k, a, b, np.maximum(weight, 0.0), size, cohesion, seed)
         else:
-            merged = _pair_merges(k, a, b, weight - cohesion * size[a] * size[b])
-        if int(merged.max()) + 1 == k:
+            merged = pair_merges(k, a, b, weight - cohesion * size[a] * size[b])
+        if len(np.unique(merged)) == k:  # nothing merged (pair_merges keeps the labels of the groups it joins into)
             break
-        label = _relabel(merged[label])
+        label = relabel(merged[label])
     return label
 
 
-def _pair_merges(k: int, a: np.ndarray, b: np.ndarray, gain: np.ndarray) -> np.ndarray:
+def pair_merges(k: int, a: np.ndarray, b: np.ndarray, gain: np.ndarray) -> np.ndarray:
     """Merge each pair of groups that are each other's best positive-gain partner."""
     good = gain > _EPS
     a, b, gain = a[good], b[good], gain[good]
@@ -247,7 +248,7 @@ def _move_batch(z, label, sums, part, src, dst, link, weight, node_size, cohesio
     new[go[joins]] = target[go[joins]]
     alone = go[~joins]
     new[alone] = k + np.arange(len(alone))
-    return _relabel(new), len(go)
+    return relabel(new), len(go)
 
 
 def _strongest(node: np.ndarray, reach: np.ndarray, limit: int) -> np.ndarray:
@@ -272,7 +273,8 @@ def _best_other(n: int, node: np.ndarray, group: np.ndarray, gain: np.ndarray):
     return best, target
 
 
-def _group_pairs(edges, extra, label, k):
+def group_pairs(edges: "Edges", extra: np.ndarray, label: np.ndarray,
+                k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adjacent groups ``(a, b)``, ``a < b``, and the links' summed extra evidence between them."""
     a, b = label[edges.left], label[edges.right]
     across = a != b
@@ -281,7 +283,7 @@ def _group_pairs(edges, extra, label, k):
     return keys // k, keys % k, np.bincount(inverse, extra[across], minlength=len(keys))
 
 
-def _relabel(label: np.ndarray) -> np.ndarray:
+def relabel(label: np.ndarray) -> np.ndarray:
     """Labels ``0..k-1`` in order of each label's first node (deterministic)."""
     _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)

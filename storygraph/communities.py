@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from . import cohesion as cohesion_objective
+from . import periods
 from .model import Notice
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def detect(
     algorithm: str = "leiden",
     cohesion: float = cohesion_objective.DEFAULT_COHESION,
     window_days: float = 7.0,
+    period_windows: int = periods.DEFAULT_PERIOD_WINDOWS,
     resolution: float = 8.0,
     reference_weight: float = 1000.0,
     seed: int = 42,
@@ -60,7 +62,8 @@ def detect(
 
     ``days`` (publication time of each node in days, NaN when undated) and ``matrix``
     (the L2-normalised TF-IDF rows in node order) are what the ``leiden`` objective
-    weighs (``cohesion``, ``window_days``: :func:`storygraph.cohesion.optimise`);
+    weighs (``cohesion``, ``window_days``: :func:`storygraph.cohesion.optimise`, period by
+    period of ``period_windows`` windows: :func:`storygraph.periods.optimise`);
     ``modularity`` uses ``days`` to tell dated articles from undated ones
     (:func:`null_model_weights`).
     Edges of weight 0 (related links across months) are no evidence and are ignored.
@@ -79,8 +82,8 @@ def detect(
     if used in ("leiden", "greedy"):
         if matrix is None or days is None:
             raise ValueError("the leiden objective needs the TF-IDF matrix and the days")
-        label = cohesion_objective.optimise(matrix, evidence, days, cohesion=cohesion, window_days=window_days,
-                                            seed=seed, use_igraph=used == "leiden")
+        label = periods.optimise(matrix, evidence, days, period_windows=period_windows, cohesion=cohesion,
+                                 window_days=window_days, seed=seed, use_igraph=used == "leiden")
     else:
         label = _run(evidence, days, algorithm=used, resolution=resolution, reference_weight=reference_weight,
                      seed=seed)

@@ -52,6 +52,11 @@ class ClusterOptions:
         cohesion: the mean time-discounted cosine similarity a story's pairs must
             reach (``leiden``); it is an average, so neither a story's size nor the
             rest of the corpus changes what it takes to be one story.
+        period_windows: stories are found period by period (``leiden``): time is cut into
+            periods of this many ``window_days``, fixed in absolute time, each solved on its
+            own, then stories are joined across the boundaries where the objective gains
+            (storygraph.periods). A period's stories then depend only on its own articles,
+            and work is bounded by a period. 0: the whole corpus at once.
         resolution: modularity resolution (``modularity``, ``louvain``); above 1 favours
             smaller communities, countering modularity's resolution limit.
         reference_weight: the graph weight a dated article's expected links are
@@ -88,6 +93,7 @@ class ClusterOptions:
     related_weight: float | str = "auto"
     algorithm: str = "leiden"
     cohesion: float = 0.07
+    period_windows: int = 4
     resolution: float = 8.0
     reference_weight: float = 1000.0
     seed: int = 42
@@ -114,6 +120,7 @@ class ClusterOptions:
         if self.algorithm not in ALGORITHMS:
             raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
         _check_number("cohesion", self.cohesion, 0.0, 1.0, low_open=True)
+        _check_int("period_windows", self.period_windows, 0)
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
         _check_number("reference_weight", self.reference_weight, 0.0, math.inf, low_open=True)
         _check_int("seed", self.seed, 0)

@@ -72,14 +72,7 @@ def cluster(
         read_previous(previous)  # a bad file fails now, not after minutes of work; kept only after the peak
     clock = _Clock()
     graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes)
-    parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
-                                     cohesion=opts.cohesion, window_days=opts.window_days,
-                                     resolution=opts.resolution, reference_weight=opts.reference_weight, seed=opts.seed)
-    graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
-    resolved = _resolved(fixes, graph, opts.strict)
-    if resolved is not None:
-        parts = apply_corrections(parts, resolved, graph.matrix, graph.edges, graph.days, cohesion=opts.cohesion,
-                                  window_days=opts.window_days, seed=opts.seed)
+    parts, resolved = _communities(graph, opts, fixes)
     clock.lap("communities")
     # Read (again: its digest is remembered) after the community stage, where memory peaks: a
     # million members' ids held through it cost the re-run more memory than a cold run.
@@ -102,6 +95,20 @@ def cluster(
     return ClusterResult(opts, graph.loaded, graph.table, graph.edges, stories, story_of, edges_sha256=sha256,
                          story_similarity=similarity, overrides=section, changes=changes, timings=clock.timings,
                          peak_rss=clock.peak)
+
+
+def _communities(graph: ArticleGraph, opts: ClusterOptions, fixes: Overrides | None) -> tuple[list, Resolved | None]:
+    """The stories' members (node lists), with an editor's corrections applied; the corrections resolved."""
+    parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
+                                     cohesion=opts.cohesion, window_days=opts.window_days,
+                                     period_windows=opts.period_windows, resolution=opts.resolution,
+                                     reference_weight=opts.reference_weight, seed=opts.seed)
+    graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
+    resolved = _resolved(fixes, graph, opts.strict)
+    if resolved is not None:
+        parts = apply_corrections(parts, resolved, graph.matrix, graph.edges, graph.days, cohesion=opts.cohesion,
+                                  window_days=opts.window_days, seed=opts.seed)
+    return parts, resolved
 
 
 def _resolved(fixes: Overrides | None, graph: ArticleGraph, strict: bool) -> Resolved | None:

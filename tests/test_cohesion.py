@@ -181,7 +181,7 @@ def test_reused_group_sums_are_bit_for_bit_the_recomputed_ones():
     days = rng.uniform(0, 20, n)
     days[:4] = np.nan  # undated rows have their own bin
     z = cohesion.time_vectors(matrix, days, 7.0)
-    label = cohesion._relabel(rng.integers(0, 15, n))
+    label = cohesion.relabel(rng.integers(0, 15, n))
     left, right = np.triu_indices(n, 1)
     for step in range(6):
         k = int(label.max()) + 1
@@ -205,7 +205,7 @@ def test_reused_group_sums_are_bit_for_bit_the_recomputed_ones():
         merged = label.copy()
         merged[merged == (step + 1) % k] = step % k
         merged[rng.integers(n)] = rng.integers(k)
-        label = cohesion._relabel(merged)
+        label = cohesion.relabel(merged)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

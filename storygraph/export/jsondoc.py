@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 
 def iso(value: datetime | None) -> str | None:

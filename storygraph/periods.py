@@ -1,0 +1,139 @@
+"""The cohesion objective solved period by period, then joined across the periods' edges.
+
+Time is cut into periods of ``period_windows * window_days`` days, fixed in absolute time
+(counted from the POSIX epoch, so adding older or newer articles moves no boundary); undated
+articles form one period of their own. Each period's stories are found on its own articles
+and the links between them (:func:`storygraph.cohesion.optimise`). Then stories on the two
+sides of a boundary are joined where the objective gains: the exact time-discounted sum of
+their cross pairs, plus their links' extra evidence, minus ``cohesion`` per pair; a pair of
+stories that are each other's best such partner merges, round after round, until none does.
+
+Why this is the same objective, not an approximation of it by parts: a pair further apart in
+time than ``window_days`` adds nothing but the penalty, so the only reward that couples two
+periods is between articles within a window of their boundary, and the join weighs exactly
+that. What it gives up is one optimisation over the whole corpus: a story that the first
+pass cut at a boundary is joined whole again, but its articles are not moved one by one
+across it.
+
+What it gives:
+
+- **Locality.** A period's stories depend only on its own articles and links, and the join
+  only on the stories that have links across a boundary (and, through mutual-best choices,
+  on their other partners across it). Articles added at the end of the corpus
+  leave the stories of earlier periods as they were (with the same vectors: measured on
+  synthetic 100k, 0.998 B-cubed agreement, against 0.973 when one optimisation spans the
+  corpus, whose random choices all change when one article is added). That is what a
+  re-run can reuse, and what keeps yesterday's stories yesterday's.
+- **Bounded work.** The optimiser's memory and time follow the largest period, not the
+  corpus.
+
+``period_windows`` 0 solves the whole corpus at once (the method before schema 1.5).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import cohesion as objective
+from .groupsums import Level, time_vectors
+
+if TYPE_CHECKING:
+    from .model import Edges
+
+__all__ = ["optimise", "period_of", "DEFAULT_PERIOD_WINDOWS"]
+
+#: Default ``period_windows``: four windows (28 days at the default window). A story's pairs
+#: count only within one window, so most stories (1-4 days) lie inside one period and the
+#: join mends the few that a boundary cuts; longer periods buy little and bound less.
+DEFAULT_PERIOD_WINDOWS = 4
+_JOIN_ROUNDS = 20  # rounds of mutual-best joins (stops as soon as nothing joins)
+
+
+def period_of(days: np.ndarray, period_days: float) -> np.ndarray:
+    """Each node's period: ``floor(day / period_days)``, and -1 for every undated node."""
+    period = np.full(len(days), -1, dtype=np.int64)
+    dated = ~np.isnan(days)
+    period[dated] = np.floor(days[dated] / period_days).astype(np.int64)
+    return period
+
+
+def optimise(
+    matrix: sp.csr_matrix,
+    edges: "Edges",
+    days: np.ndarray,
+    *,
+    period_windows: int = DEFAULT_PERIOD_WINDOWS,
+    cohesion: float = objective.DEFAULT_COHESION,
+    window_days: float = 7.0,
+    seed: int = 42,
+    use_igraph: bool = True,
+) -> np.ndarray:
+    """The story label of each node: :func:`storygraph.cohesion.optimise` on each period,
+    joined across boundaries (see the module docstring). Arguments as for that function;
+    ``period_windows`` 0, or a corpus within one period, gives exactly its result."""
+    period = period_of(days, period_windows * window_days) if period_windows > 0 else np.zeros(len(days), np.int64)
+    values = np.unique(period)
+    if len(values) <= 1:
+        return objective.optimise(matrix, edges, days, cohesion=cohesion, window_days=window_days, seed=seed,
+                                  use_igraph=use_igraph)
+    label = np.empty(edges.n, dtype=np.int64)
+    offset = 0
+    for value in values.tolist():
+        nodes = np.flatnonzero(period == value)
+        found = objective.optimise(matrix[nodes], _induced(edges, nodes), days[nodes], cohesion=cohesion,
+                                   window_days=window_days, seed=seed, use_igraph=use_igraph)
+        label[nodes] = found + offset
+        offset += int(found.max()) + 1
+    return _join(matrix, edges, days, label, period, cohesion, window_days)
+
+
+def _induced(edges: "Edges", nodes: np.ndarray) -> "Edges":
+    """The edges among ``nodes`` (sorted), renumbered ``0..len(nodes)-1`` in their order."""
+    local = np.full(edges.n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    inside = (local[edges.left] >= 0) & (local[edges.right] >= 0)
+    return type(edges)(len(nodes), local[edges.left[inside]], local[edges.right[inside]], edges.kind[inside],
+                       edges.similarity[inside], edges.weight[inside])
+
+
+def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarray:
+    """Merge stories across period boundaries, mutually best positive gains first, round by round.
+
+    Only the stories with a link across a boundary take part, and only their articles'
+    vectors are summed: the work follows the boundaries, not the corpus."""
+    label = objective.relabel(label)
+    cross = period[edges.left] != period[edges.right]
+    involved = np.zeros(int(label.max()) + 1, dtype=bool)
+    involved[label[edges.left[cross]]] = involved[label[edges.right[cross]]] = True
+    nodes = np.flatnonzero(involved[label])
+    if len(nodes) == 0:
+        return label
+    links = _induced(type(edges)(edges.n, edges.left[cross], edges.right[cross], edges.kind[cross],
+                                 edges.similarity[cross], edges.weight[cross]), nodes)
+    sub_days = days[nodes]
+    z = time_vectors(matrix[nodes], sub_days, window_days)
+    extra = objective.link_extra(links, sub_days, window_days)
+    sub = objective.relabel(label[nodes])
+    level = None
+    for _ in range(_JOIN_ROUNDS):
+        k = int(sub.max()) + 1
+        a, b, link = objective.group_pairs(links, extra, sub, k)
+        if len(a) == 0:
+            break
+        level = Level(z, sub, k, a, b, level)
+        size = np.bincount(sub, minlength=k).astype(np.float64)
+        merged = objective.pair_merges(k, a, b, level.dots + link - cohesion * size[a] * size[b])
+        if len(np.unique(merged)) == k:  # nothing joined
+            break
+        sub = objective.relabel(merged[sub])
+    return _relabelled(label, nodes, sub)
+
+
+def _relabelled(label: np.ndarray, nodes: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    """``label`` with the joined groups of ``nodes`` (labels ``sub``) in place of theirs."""
+    out = label.copy()
+    out[nodes] = int(label.max()) + 1 + sub  # fresh labels for every joined group
+    return objective.relabel(out)
