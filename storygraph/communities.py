@@ -57,6 +57,7 @@ def detect(
     resolution: float = 8.0,
     reference_weight: float = 1000.0,
     seed: int = 42,
+    map_periods: "periods.PeriodMap | None" = None,
 ) -> tuple[list[list[int]], str]:
     """Partition the nodes ``0..edges.n-1`` into communities.
 
@@ -68,7 +69,8 @@ def detect(
     (:func:`null_model_weights`).
     Edges of weight 0 (related links across months) are no evidence and are ignored.
     ``resolution`` and ``reference_weight`` shape the null model (modularity, Louvain);
-    ``seed`` fixes every random choice.
+    ``seed`` fixes every random choice. ``map_periods`` solves the periods (default: one after
+    the other here; :func:`storygraph.periods.forked_periods` in parallel, the same result).
 
     Returns ``(parts, used)``: lists of node labels, each sorted, the list sorted by
     first member (so the result does not depend on set iteration order), and the
@@ -83,7 +85,8 @@ def detect(
         if matrix is None or days is None:
             raise ValueError("the leiden objective needs the TF-IDF matrix and the days")
         label = periods.optimise(matrix, evidence, days, period_windows=period_windows, cohesion=cohesion,
-                                 window_days=window_days, seed=seed, use_igraph=used == "leiden")
+                                 window_days=window_days, seed=seed, use_igraph=used == "leiden",
+                                 map_periods=map_periods)
     else:
         label = _run(evidence, days, algorithm=used, resolution=resolution, reference_weight=reference_weight,
                      seed=seed)

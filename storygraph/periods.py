@@ -32,6 +32,8 @@ What it gives:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,7 +45,11 @@ from .groupsums import Level, time_vectors
 if TYPE_CHECKING:
     from .model import Edges
 
-__all__ = ["optimise", "period_of", "DEFAULT_PERIOD_WINDOWS"]
+__all__ = ["optimise", "period_of", "forked_periods", "PeriodMap", "DEFAULT_PERIOD_WINDOWS"]
+
+#: ``map_periods(solve, values)``: ``[solve(v) for v in values]``, in that order, wherever it runs
+#: (:func:`forked_periods`: in forked processes). A period's result does not depend on who solves it.
+PeriodMap = Callable[[Callable[[int], np.ndarray], list[int]], list[np.ndarray]]
 
 #: Default ``period_windows``: four windows (28 days at the default window). A story's pairs
 #: count only within one window, so most stories (1-4 days) lie inside one period and the
@@ -70,24 +76,66 @@ def optimise(
     window_days: float = 7.0,
     seed: int = 42,
     use_igraph: bool = True,
+    map_periods: PeriodMap | None = None,
 ) -> np.ndarray:
     """The story label of each node: :func:`storygraph.cohesion.optimise` on each period,
     joined across boundaries (see the module docstring). Arguments as for that function;
-    ``period_windows`` 0, or a corpus within one period, gives exactly its result."""
+    ``period_windows`` 0, or a corpus within one period, gives exactly its result.
+    ``map_periods`` solves the periods (default: here, one after the other)."""
     period = period_of(days, period_windows * window_days) if period_windows > 0 else np.zeros(len(days), np.int64)
     values = np.unique(period)
     if len(values) <= 1:
         return objective.optimise(matrix, edges, days, cohesion=cohesion, window_days=window_days, seed=seed,
                                   use_igraph=use_igraph)
+    knobs = dict(cohesion=cohesion, window_days=window_days, seed=seed, use_igraph=use_igraph)
+    solve = functools.partial(_solve, matrix, edges, days, period, knobs)
+    counts = np.bincount(np.searchsorted(values, period), minlength=len(values))
+    largest_first = [int(values[i]) for i in np.argsort(-counts, kind="stable")]  # evens out parallel work
+    found = dict(zip(largest_first, (map_periods or _serial)(solve, largest_first)))
     label = np.empty(edges.n, dtype=np.int64)
     offset = 0
     for value in values.tolist():
-        nodes = np.flatnonzero(period == value)
-        found = objective.optimise(matrix[nodes], _induced(edges, nodes), days[nodes], cohesion=cohesion,
-                                   window_days=window_days, seed=seed, use_igraph=use_igraph)
-        label[nodes] = found + offset
-        offset += int(found.max()) + 1
+        label[period == value] = found[value] + offset
+        offset += int(found[value].max()) + 1
     return _join(matrix, edges, days, label, period, cohesion, window_days)
+
+
+def _solve(matrix, edges, days, period, knobs: dict, value: int) -> np.ndarray:
+    """One period's labels, from its own articles and the links among them."""
+    nodes = np.flatnonzero(period == value)
+    return objective.optimise(matrix[nodes], _induced(edges, nodes), days[nodes], **knobs)
+
+
+def _serial(solve: Callable[[int], np.ndarray], values: list[int]) -> list[np.ndarray]:
+    return [solve(value) for value in values]
+
+
+_SOLVE: Callable[[int], np.ndarray] | None = None  # the run's solver, in a forked worker
+
+
+def forked_periods(jobs: int) -> PeriodMap:
+    """A :data:`PeriodMap` solving periods in ``jobs`` forked processes (POSIX only): the
+    workers inherit the matrix and the edges by ``fork`` (no pickling); only a period's
+    number goes out and its labels come back."""
+
+    def run(solve: Callable[[int], np.ndarray], values: list[int]) -> list[np.ndarray]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_share, initargs=(solve,)) as pool:
+            return list(pool.map(_solve_shared, values))
+
+    return run
+
+
+def _share(solve: Callable[[int], np.ndarray]) -> None:
+    global _SOLVE
+    _SOLVE = solve
+
+
+def _solve_shared(value: int) -> np.ndarray:
+    return _SOLVE(value)  # type: ignore[misc]
 
 
 def _induced(edges: "Edges", nodes: np.ndarray) -> "Edges":

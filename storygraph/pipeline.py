@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cache, communities, edgefile, graph as graph_stage, similarity
+from . import cache, communities, edgefile, graph as graph_stage, periods, similarity
 from .errors import StrictModeError
 from .load import load
 from .corrections import apply_corrections, described
@@ -102,7 +102,8 @@ def _communities(graph: ArticleGraph, opts: ClusterOptions, fixes: Overrides | N
     parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
                                      cohesion=opts.cohesion, window_days=opts.window_days,
                                      period_windows=opts.period_windows, resolution=opts.resolution,
-                                     reference_weight=opts.reference_weight, seed=opts.seed)
+                                     reference_weight=opts.reference_weight, seed=opts.seed,
+                                     map_periods=_period_runner(opts.jobs, graph.edges.n))
     graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
     resolved = _resolved(fixes, graph, opts.strict)
     if resolved is not None:
@@ -248,6 +249,19 @@ def _block_runner(jobs: int, chunk_size: int, n: int) -> similarity.BlockMap | N
     if jobs < 2 or n < 4 * chunk_size or "fork" not in multiprocessing.get_all_start_methods():
         return None
     return similarity.forked_blocks(jobs)
+
+
+def _period_runner(jobs: int, n: int) -> periods.PeriodMap | None:
+    """Forked workers for the community stage's periods when there are cores and nodes enough to pay."""
+    import multiprocessing
+
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 2 or n < _PARALLEL_NODES or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return periods.forked_periods(jobs)
+
+
+_PARALLEL_NODES = 20_000  # below this a period takes well under a second: forking costs more than it saves
 
 
 def peak_rss() -> int:

@@ -80,3 +80,15 @@ def test_the_greedy_optimiser_merges_past_its_first_level(seed):
     days = np.zeros(len(labels))
     found = cohesion.optimise(matrix, knn_edges(matrix, days).positive(), days, use_igraph=False)
     assert partition(found) == partition(labels)
+
+
+def test_periods_solved_in_forked_processes_give_the_same_labels():
+    sizes = [15, 9, 6, 4, 3, 2, 1] * 8
+    matrix, labels = corpus(sizes, seed=12, own=2, shared=3)
+    rng = np.random.default_rng(12)
+    days = rng.uniform(0.0, 140.0, len(sizes))[labels] + rng.uniform(0.0, 2.0, len(labels))  # five periods
+    edges = knn_edges(matrix, days).positive()
+    serial = periods.optimise(matrix, edges, days, seed=3)
+    forked = periods.optimise(matrix, edges, days, seed=3, map_periods=periods.forked_periods(2))
+    assert len(set(periods.period_of(days, PERIOD))) >= 5
+    assert np.array_equal(serial, forked)
