@@ -8,12 +8,13 @@ sides of a boundary are joined where the objective gains: the exact time-discoun
 their cross pairs, plus their links' extra evidence, minus ``cohesion`` per pair; a pair of
 stories that are each other's best such partner merges, round after round, until none does.
 
-Why this is the same objective, not an approximation of it by parts: a pair further apart in
-time than ``window_days`` adds nothing but the penalty, so the only reward that couples two
-periods is between articles within a window of their boundary, and the join weighs exactly
-that. What it gives up is one optimisation over the whole corpus: a story that the first
-pass cut at a boundary is joined whole again, but its articles are not moved one by one
-across it.
+Why this keeps the objective: a pair further apart in time than ``window_days`` adds
+nothing but the penalty, so the only reward that couples two periods is between articles
+within a window of their boundary, and the join weighs it exactly for every pair of stories
+that a link across the boundary connects (as everywhere in the optimiser, links propose the
+candidates; the sums are over every pair). What it gives up is one optimisation over the whole
+corpus: a story that the first pass cut at a boundary is joined whole again, but its articles
+are not moved one by one across it, and joins chain at most twenty rounds deep.
 
 What it gives:
 
@@ -45,7 +46,7 @@ from .groupsums import Level, time_vectors
 if TYPE_CHECKING:
     from .model import Edges
 
-__all__ = ["optimise", "period_of", "forked_periods", "PeriodMap", "DEFAULT_PERIOD_WINDOWS"]
+__all__ = ["optimise", "period_of", "forked_periods", "PeriodMap", "DEFAULT_PERIOD_WINDOWS", "UNDATED"]
 
 #: ``map_periods(solve, values)``: ``[solve(v) for v in values]``, in that order, wherever it runs
 #: (:func:`forked_periods`: in forked processes). A period's result does not depend on who solves it.
@@ -58,9 +59,13 @@ DEFAULT_PERIOD_WINDOWS = 4
 _JOIN_ROUNDS = 20  # rounds of mutual-best joins (stops as soon as nothing joins)
 
 
+UNDATED = np.iinfo(np.int64).min  # the undated articles' period: no dated day falls in it
+
+
 def period_of(days: np.ndarray, period_days: float) -> np.ndarray:
-    """Each node's period: ``floor(day / period_days)``, and -1 for every undated node."""
-    period = np.full(len(days), -1, dtype=np.int64)
+    """Each node's period: ``floor(day / period_days)`` (days before 1970 negative), and
+    :data:`UNDATED` for every undated node."""
+    period = np.full(len(days), UNDATED, dtype=np.int64)
     dated = ~np.isnan(days)
     period[dated] = np.floor(days[dated] / period_days).astype(np.int64)
     return period
@@ -124,7 +129,11 @@ def forked_periods(jobs: int) -> PeriodMap:
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_share, initargs=(solve,)) as pool:
-            return list(pool.map(_solve_shared, values))
+            try:
+                return list(pool.map(_solve_shared, values))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # a failed period stops the rest
+                raise
 
     return run
 
@@ -151,7 +160,9 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
     """Merge stories across period boundaries, mutually best positive gains first, round by round.
 
     Only the stories with a link across a boundary take part, and only their articles'
-    vectors are summed: the work follows the boundaries, not the corpus."""
+    vectors are summed: the work follows the boundaries, not the corpus. Among them the gain
+    of a pair is exact: the time-discounted cosine of every cross pair, plus the extra of every
+    link between them (a joined story's links inside a period count too), minus the penalty."""
     label = objective.relabel(label)
     cross = period[edges.left] != period[edges.right]
     involved = np.zeros(int(label.max()) + 1, dtype=bool)
@@ -159,8 +170,7 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
     nodes = np.flatnonzero(involved[label])
     if len(nodes) == 0:
         return label
-    links = _induced(type(edges)(edges.n, edges.left[cross], edges.right[cross], edges.kind[cross],
-                                 edges.similarity[cross], edges.weight[cross]), nodes)
+    links = _induced(edges, nodes)
     sub_days = days[nodes]
     z = time_vectors(matrix[nodes], sub_days, window_days)
     extra = objective.link_extra(links, sub_days, window_days)

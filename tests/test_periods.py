@@ -9,6 +9,7 @@ import scipy.sparse as sp
 import storygraph
 from storygraph import cohesion, periods
 from storygraph.errors import OptionsError
+from storygraph.model import Edges
 
 from test_cohesion import corpus, knn_edges, partition
 
@@ -16,8 +17,9 @@ PERIOD = 28.0  # days: four windows of 7, the default
 
 
 def test_periods_are_fixed_in_absolute_time_and_undated_articles_have_their_own():
-    days = np.array([0.0, 27.9, 28.0, 55.99, -0.5, np.nan])
-    assert periods.period_of(days, PERIOD).tolist() == [0, 0, 1, 1, -1, -1]
+    days = np.array([0.0, 27.9, 28.0, 55.99, -0.5, np.nan, np.nan])
+    found = periods.period_of(days, PERIOD).tolist()
+    assert found[:5] == [0, 0, 1, 1, -1] and found[5] == found[6] == periods.UNDATED  # 1969 is not undated
 
 
 def test_one_period_is_exactly_the_whole_corpus_optimisation():
@@ -92,3 +94,15 @@ def test_periods_solved_in_forked_processes_give_the_same_labels():
     forked = periods.optimise(matrix, edges, days, seed=3, map_periods=periods.forked_periods(2))
     assert len(set(periods.period_of(days, PERIOD))) >= 5
     assert np.array_equal(serial, forked)
+
+
+def test_a_joined_story_counts_its_links_inside_a_period_too():
+    # A | B C across the boundary at day 28: A-B joins first; then (A+B, C) gains through the
+    # B-C link inside period 1, which the join must weigh (the whole-corpus optimum joins all three)
+    matrix = sp.identity(3, format="csr", dtype=np.float32)
+    days = np.array([27.0, 28.5, 29.0])
+    edges = Edges(3, np.array([0, 0, 1]), np.array([1, 2, 2]), np.ones(3, dtype=np.uint8), np.zeros(3),
+                  np.array([1.0, 0.10, 0.06]))
+    assert periods.period_of(days, PERIOD).tolist() == [0, 1, 1]
+    assert len(partition(cohesion.optimise(matrix, edges, days))) == 1
+    assert len(partition(periods.optimise(matrix, edges, days))) == 1
