@@ -140,6 +140,9 @@ class Pairs:
         return {(int(a), int(b)): float(s) for a, b, s in zip(self.left, self.right, self.similarity)}
 
 
+_ROW_BLOCK = 1 << 16  # edges converted to Python values at a time
+
+
 @dataclass(frozen=True, eq=False)
 class Edges:
     """The article graph as parallel arrays: nodes ``0..n-1``, edges sorted by (left, right), left < right.
@@ -178,9 +181,15 @@ class Edges:
         return {name: int(counts[i]) for i, name in enumerate(KINDS)}
 
     def rows(self) -> Iterator[tuple[int, int, str, float, float]]:
-        """``(left, right, kind, weight, similarity)`` as Python values, in order."""
-        kinds = [KINDS[k] for k in self.kind.tolist()]
-        return zip(self.left.tolist(), self.right.tolist(), kinds, self.weight.tolist(), self.similarity.tolist())
+        """``(left, right, kind, weight, similarity)`` as Python values, in order.
+
+        Converted a block at a time: five lists of Python objects for 14 million edges would
+        hold about 2 GB while the writers need one edge at a time."""
+        for start in range(0, len(self.left), _ROW_BLOCK):
+            part = slice(start, start + _ROW_BLOCK)
+            kinds = [KINDS[k] for k in self.kind[part].tolist()]
+            yield from zip(self.left[part].tolist(), self.right[part].tolist(), kinds, self.weight[part].tolist(),
+                           self.similarity[part].tolist())
 
     def positive(self) -> "Edges":
         """Only the edges with weight > 0: the evidence community detection uses."""

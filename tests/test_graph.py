@@ -121,3 +121,17 @@ def test_days_is_the_one_conversion_from_seconds():
 def test_the_module_examples_run():
     found = doctest.testmod(graph)
     assert found.attempted > 0 and found.failed == 0
+
+
+def test_edge_rows_span_blocks_in_order():
+    # rows() converts a block of edges at a time (memory): across block ends nothing is lost or reordered
+    from storygraph import model
+
+    m = 2 * model._ROW_BLOCK + 7
+    rng = np.random.default_rng(0)
+    left = np.arange(m, dtype=np.int64)
+    edges = model.Edges(m + 1, left, left + 1, rng.integers(0, 3, m).astype(np.uint8), rng.random(m), rng.random(m))
+    rows = list(edges.rows())
+    assert len(rows) == m
+    assert rows == list(zip(left.tolist(), (left + 1).tolist(), [model.KINDS[k] for k in edges.kind.tolist()],
+                            edges.weight.tolist(), edges.similarity.tolist()))
