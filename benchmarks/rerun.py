@@ -77,8 +77,9 @@ def synthetic(sg, content: Path, tmp: Path) -> list[list[str]]:
              bench.fmt(again.maxrss_mb, 0),
              f"{bench.fmt(share * 100 if share else None, 0, '%')} of cold (target <= 10%: "
              f"{'met' if share and share <= 0.10 else 'MISSED'}); memory {'<=' if again.maxrss_mb <= cold.maxrss_mb else '>'} cold"],
-            ["the re-run against the cold run on the same files", "", "",
-             "byte-identical JSON" if same else f"B-cubed agreement {agreement(out, tmp / 'syn-100.json'):.4f}"],
+            ["the re-run's stories against the cold run's, same files", "", "",
+             "byte-identical JSON" if same else f"B-cubed agreement {agreement(out, tmp / 'syn-100.json'):.4f} "
+             "(1 = the same stories; with --previous the JSON adds carried ids and changes)"],
             ["stability: the 99% run against the re-run, on the files both hold", "", "",
              f"B-cubed agreement {agreement(before, tmp / 'syn-100.json'):.4f} (1 = no story changed)"]]
 
