@@ -160,9 +160,10 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
     """Merge stories across period boundaries, mutually best positive gains first, round by round.
 
     Only the stories with a link across a boundary take part, and only their articles'
-    vectors are summed: the work follows the boundaries, not the corpus. Among them the gain
-    of a pair is exact: the time-discounted cosine of every cross pair, plus the extra of every
-    link between them (a joined story's links inside a period count too), minus the penalty."""
+    vectors are summed: the work follows the boundaries, not the corpus. Pairs of stories are
+    proposed by links across a boundary, and a pair's gain is exact: the time-discounted cosine
+    of every cross pair, plus the extra of every link between them (a joined story's links
+    inside a period count too), minus the penalty."""
     label = objective.relabel(label)
     cross = period[edges.left] != period[edges.right]
     involved = np.zeros(int(label.max()) + 1, dtype=bool)
@@ -174,13 +175,17 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
     sub_days = days[nodes]
     z = time_vectors(matrix[nodes], sub_days, window_days)
     extra = objective.link_extra(links, sub_days, window_days)
+    crossing = period[nodes][links.left] != period[nodes][links.right]
+    proposing = _subset(links, crossing)
     sub = objective.relabel(label[nodes])
     level = None
     for _ in range(_JOIN_ROUNDS):
         k = int(sub.max()) + 1
-        a, b, link = objective.group_pairs(links, extra, sub, k)
+        a, b, _ = objective.group_pairs(proposing, extra[crossing], sub, k)  # links across propose pairs
         if len(a) == 0:
             break
+        every_a, every_b, every_link = objective.group_pairs(links, extra, sub, k)  # every link between adds
+        link = every_link[np.searchsorted(every_a * k + every_b, a * k + b)]
         level = Level(z, sub, k, a, b, level)
         size = np.bincount(sub, minlength=k).astype(np.float64)
         merged = objective.pair_merges(k, a, b, level.dots + link - cohesion * size[a] * size[b])
@@ -188,6 +193,11 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
             break
         sub = objective.relabel(merged[sub])
     return _relabelled(label, nodes, sub)
+
+
+def _subset(edges: "Edges", keep: np.ndarray) -> "Edges":
+    return type(edges)(edges.n, edges.left[keep], edges.right[keep], edges.kind[keep], edges.similarity[keep],
+                       edges.weight[keep])
 
 
 def _relabelled(label: np.ndarray, nodes: np.ndarray, sub: np.ndarray) -> np.ndarray:
