@@ -193,7 +193,10 @@ class Edges:
 
     def positive(self) -> "Edges":
         """Only the edges with weight > 0: the evidence community detection uses."""
-        keep = self.weight > 0
+        return self.select(self.weight > 0)
+
+    def select(self, keep: np.ndarray) -> "Edges":
+        """The edges where ``keep`` (a mask over the edges) is true, over the same nodes."""
         return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep],
                      self.related_weight)
 

@@ -176,7 +176,7 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
     z = time_vectors(matrix[nodes], sub_days, window_days)
     extra = objective.link_extra(links, sub_days, window_days)
     crossing = period[nodes][links.left] != period[nodes][links.right]
-    proposing = _subset(links, crossing)
+    proposing = links.select(crossing)
     sub = objective.relabel(label[nodes])
     level = None
     for _ in range(_JOIN_ROUNDS):
@@ -193,11 +193,6 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
             break
         sub = objective.relabel(merged[sub])
     return _relabelled(label, nodes, sub)
-
-
-def _subset(edges: "Edges", keep: np.ndarray) -> "Edges":
-    return type(edges)(edges.n, edges.left[keep], edges.right[keep], edges.kind[keep], edges.similarity[keep],
-                       edges.weight[keep])
 
 
 def _relabelled(label: np.ndarray, nodes: np.ndarray, sub: np.ndarray) -> np.ndarray:

@@ -243,25 +243,27 @@ class _LocalEngine:
 
 def _block_runner(jobs: int, chunk_size: int, n: int) -> similarity.BlockMap | None:
     """Forked workers for the similarity blocks when there are cores and blocks enough to pay."""
-    import multiprocessing
-
-    jobs = jobs or os.cpu_count() or 1
-    if jobs < 2 or n < 4 * chunk_size or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return similarity.forked_blocks(jobs)
+    workers = _fork_workers(jobs, n >= 4 * chunk_size)
+    return similarity.forked_blocks(workers) if workers else None
 
 
 def _period_runner(jobs: int, n: int) -> periods.PeriodMap | None:
     """Forked workers for the community stage's periods when there are cores and nodes enough to pay."""
-    import multiprocessing
-
-    jobs = jobs or os.cpu_count() or 1
-    if jobs < 2 or n < _PARALLEL_NODES or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return periods.forked_periods(jobs)
+    workers = _fork_workers(jobs, n >= _PARALLEL_NODES)
+    return periods.forked_periods(workers) if workers else None
 
 
 _PARALLEL_NODES = 20_000  # below this a period takes well under a second: forking costs more than it saves
+
+
+def _fork_workers(jobs: int, worth_it: bool) -> int | None:
+    """How many forked workers to use (``jobs``, 0 = one per core), or None for this process alone."""
+    import multiprocessing
+
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 2 or not worth_it or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return jobs
 
 
 def peak_rss() -> int:
