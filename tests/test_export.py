@@ -145,3 +145,34 @@ def test_writing_is_a_function_that_changes_nothing(result, tmp_path):
 def test_write_into_missing_folder_is_a_clear_error(result, tmp_path):
     with pytest.raises(ExportError, match="does not exist"):
         write(result, tmp_path / "nope" / "x.json")
+
+
+def _json_dumps_of_document(result) -> bytes:
+    from storygraph.export.jsondoc import document
+
+    text = json.dumps(document(result), ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    return text.encode("utf-8", "surrogateescape")
+
+
+def test_streamed_json_is_json_dumps_of_the_document(result):
+    """The writer formats edges itself and dumps nodes a block at a time: it must still give
+    exactly what one json.dumps of the whole document gives."""
+    assert render(result, "json") == _json_dumps_of_document(result)
+
+
+def test_streamed_json_keeps_every_number_exact(result):
+    """Numbers that Python's round and repr treat specially (halves at the 7th decimal, tiny
+    values written in exponent form, negative zero, large values) come out as json.dumps writes them."""
+    import dataclasses
+
+    import numpy as np
+
+    awkward = np.array([0.0, -0.0, 5e-05, 1.2e-06, 0.1234565, 0.0000005, 2.5e-07, 1e12 + 0.5, 123.4567895, 1.0,
+                        -0.3333335, 7e-10], dtype=np.float64)
+    count = len(result.edges)
+    weights = np.resize(awkward, count)
+    sims = np.resize(awkward[::-1], count)
+    edges = dataclasses.replace(result.edges, weight=weights, similarity=sims)
+    story_similarity = np.resize(awkward, len(result.nodes))
+    changed = dataclasses.replace(result, edges=edges, story_similarity=story_similarity)
+    assert render(changed, "json") == _json_dumps_of_document(changed)

@@ -264,3 +264,17 @@ def test_any_date_value_is_utc_or_undated(value):
         assert [n.message for n in notices] == ["has no time zone; taken as UTC"]
     if isinstance(value, date) and not isinstance(value, datetime):
         assert article.published == datetime(value.year, value.month, value.day, tzinfo=timezone.utc) and not notices
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**7, 10**7).map(lambda k: k / 1e6 + 5e-7))
+@settings(max_examples=500)
+def test_vectorised_rounding_is_pythons_round(value):
+    """The JSON writer rounds edge numbers with numpy; each must be what round(v, 6) gives
+    (the second strategy aims at halves, where a naive rint(v * 1e6) / 1e6 can differ)."""
+    import numpy as np
+
+    from storygraph.export.jsondoc import round6
+
+    got = round6(np.array([value]))[0]
+    want = round(value, 6)
+    assert repr(float(got)) == repr(want)

@@ -20,11 +20,12 @@ import numpy as np
 from .._version import __version__
 from ..errors import ExportError
 from ..io import encode
+from ..model import KINDS
 
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite", "round6"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.5"
@@ -58,7 +59,7 @@ def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
         *([("changes", result.changes)] if result.changes else []),
         ("stats", result.stats()),
         ("stories", [_story(result, s) for s in result.stories]),
-        ("nodes", (_node(result, i, n) for i, n in enumerate(nodes))),
+        ("nodes", _node_dicts(result)),
         ("edges", edges(result)),
         ("skipped", [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)]),
         ("notices", [{"file": n.file, "field": n.field, "message": n.message} for n in sorted(result.loaded.notices)]),
@@ -117,7 +118,18 @@ def _story(result: "Clustering", story) -> dict:
     }
 
 
-def _node(result: "Clustering", index: int, node) -> dict:
+def _node_dicts(result: "Clustering") -> Iterator[dict]:
+    story_ids = [story.id for story in result.stories]
+    nodes = result.nodes
+    if result.story_similarity is None:
+        similarities = [1.0] * len(nodes)
+    else:
+        similarities = round6(np.asarray(result.story_similarity[:len(nodes)], dtype=np.float64)).tolist()
+    for node, story, similarity in zip(nodes, result.story_of, similarities):
+        yield _node(node, story_ids[story], similarity)
+
+
+def _node(node, story: str, similarity: float) -> dict:
     return {
         "id": node.id,
         "url": node.url,
@@ -131,8 +143,8 @@ def _node(result: "Clustering", index: int, node) -> dict:
         "quality": node.quality,
         "files": list(node.files),
         "in_corpus": node.in_corpus,
-        "story": result.stories[result.story_of[index]].id,
-        "story_similarity": round(result.similarity_of(index), 6),
+        "story": story,
+        "story_similarity": similarity,
     }
 
 
@@ -148,7 +160,7 @@ def dumps(result: "Clustering") -> bytes:
 def json_chunks(result: "Clustering") -> Iterator[str]:
     """The document as pieces of text, byte for byte what ``json.dumps(document(result),
     ensure_ascii=False, separators=(",", ":"))`` gives, without holding it whole:
-    nodes and edges are serialised one by one.
+    nodes and edges are serialised a block at a time.
 
     ``allow_nan=False``: a NaN would be written as the token ``NaN``, which strict
     parsers refuse; failing loudly is better than an output other services cannot read.
@@ -160,9 +172,19 @@ def json_chunks(result: "Clustering") -> Iterator[str]:
             yield dump(value)
             continue
         yield "["
+        first = next(value, None)
+        if isinstance(first, _Joined):  # edges: written and joined a block at a time already
+            yield first
+            for text in value:
+                yield ","
+                yield text
+            yield "]"
+            continue
+        value = itertools.chain([first], value) if first is not None else value
         # items joined in blocks: a yield per node or edge cost as much as formatting it
         for count, block in enumerate(itertools.batched(value, 4096) if _BATCHED else _blocks(value, 4096)):
-            yield ("," if count else "") + ",".join(item if isinstance(item, str) else dump(item) for item in block)
+            # one dump per block of dicts: json.dumps of a list joins its items with "," as this does
+            yield ("," if count else "") + dump(list(block))[1:-1]
         yield "]"
     yield "}\n"
 
@@ -177,10 +199,46 @@ def _blocks(items: Iterator, size: int) -> Iterator[tuple]:
 
 
 def _edge_texts(result: "Clustering") -> Iterator[str]:
-    """Each edge object as JSON text, formatted directly: a json.dumps call per edge
-    would dominate the export of a large graph."""
-    check_finite(result.edges)
+    """Each edge object as JSON text, byte for byte what ``json.dumps`` of its dict gives,
+    formatted and joined a block at a time, the numbers rounded by numpy (:func:`round6`): a
+    generator step, a dict and a Python ``round`` per edge were most of the export of a large graph."""
+    edges = result.edges
+    check_finite(edges)
     dump = functools.partial(json.dumps, ensure_ascii=False)
-    ids = [dump(node.id) for node in result.nodes]
-    for a, b, kind, weight, sim in result.edges.rows():
-        yield f'{{"source":{ids[a]},"target":{ids[b]},"kind":"{kind}","weight":{round(weight, 6)!r},"similarity":{round(sim, 6)!r}}}'
+    ids = np.array([dump(node.id) for node in result.nodes] or [""], dtype=object)
+    kinds = np.array([dump(kind) for kind in KINDS], dtype=object)
+    line = '{"source":%s,"target":%s,"kind":%s,"weight":%s,"similarity":%s}'.__mod__
+    for start in range(0, len(edges), _EDGE_BLOCK):
+        part = slice(start, start + _EDGE_BLOCK)
+        yield _Joined(",".join(map(line, zip(ids[edges.left[part]].tolist(), ids[edges.right[part]].tolist(),
+                                             kinds[edges.kind[part]].tolist(), _number_texts(edges.weight[part]),
+                                             _number_texts(edges.similarity[part])))))
+
+
+class _Joined(str):
+    """A block of items already written as JSON text and joined with commas."""
+
+
+_EDGE_BLOCK = 65_536
+
+
+def round6(values: np.ndarray) -> np.ndarray:
+    """``round(v, 6)`` of each value, as Python's ``round`` gives it, vectorised.
+
+    ``rint(v * 1e6) / 1e6`` is the double nearest the decimal that Python's ``round``
+    picks, except where ``v * 1e6`` lies so near a half that its own rounding error could
+    tip the choice; those few (and numbers too large for the product to be exact) are
+    rounded by Python."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow here; they are rounded by Python
+        scaled = values * 1e6
+        out = np.rint(scaled) / 1e6
+        doubtful = (np.abs(scaled - np.floor(scaled) - 0.5) < np.abs(scaled) * 1e-12 + 1e-9) | (np.abs(values) > 1e9)
+    for i in np.flatnonzero(doubtful).tolist():
+        out[i] = round(float(values[i]), 6)
+    return out
+
+
+def _number_texts(values: np.ndarray) -> list[str]:
+    """``repr(round(v, 6))`` of each value."""
+    return list(map(float.__repr__, round6(values).tolist()))
