@@ -163,21 +163,40 @@ def _blocks(dated: np.ndarray, undated: np.ndarray, size: int):
 def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, threshold: float,
                 top_k: int, window_days: float) -> Found:
     """Each row's best ``top_k`` columns at or above ``threshold`` within the window:
-    ``(rows, cols, similarities)``, by row, best first."""
-    product = (matrix[rows] @ matrix[cols].T).tocoo()
+    ``(rows, cols, similarities)``, by row, best first (ties by column)."""
+    product = (matrix[rows] @ matrix[cols].T).tocsr()
     # The threshold first: a few per cent of the products pass it (pairs sharing only a
-    # common word are most of them), so the rest of the work is on those alone.
-    strong = product.data >= threshold
-    left, right, sims = rows[product.row[strong]], cols[product.col[strong]], product.data[strong]
-    gap = np.abs(days[left] - days[right])
-    keep = (left != right) & ~(gap > window_days)
-    left, right, sims = left[keep], right[keep], sims[keep]
-    order = np.lexsort((right, -sims, left))  # by row, best first, ties by column
-    left, right, sims = left[order], right[order], sims[order]
-    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
-    rank = np.arange(len(left)) - np.repeat(starts, np.diff(np.r_[starts, len(left)]))
-    keep = rank < top_k
+    # common word are most of them), so the rest of the work is on those alone, and their
+    # rows are found from the row pointers rather than by expanding every product's row.
+    strong = np.flatnonzero(product.data >= threshold)
+    local = np.searchsorted(product.indptr, strong, side="right") - 1
+    column = product.indices[strong]
+    left, right, sims = rows[local], cols[column], product.data[strong]
+    keep = (left != right) & ~(np.abs(days[left] - days[right]) > window_days)
+    local, column, left, right, sims = local[keep], column[keep], left[keep], right[keep], sims[keep]
+    order = _best_first(local, sims, column, cols)
+    local, left, right, sims = local[order], left[order], right[order], sims[order]
+    starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+    rank = np.arange(len(local)) - np.repeat(starts, np.diff(np.r_[starts, len(local)]))
+    keep = np.flatnonzero(rank < top_k)
+    keep = keep[np.argsort(left[keep], kind="stable")]  # rows in index order, each row's order kept
     return left[keep], right[keep], sims[keep]
+
+
+def _best_first(local: np.ndarray, sims: np.ndarray, column: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The order by block row, then similarity (highest first), then column index: one sort
+    of a packed 64-bit key (row, inverted float32 bits, column rank) where it fits, which is a
+    third of the three-key ``lexsort`` it replaces."""
+    rank = np.empty(len(cols), dtype=np.int64)
+    rank[np.argsort(cols, kind="stable")] = np.arange(len(cols))
+    row_bits = max(1, int(local.max(initial=0)).bit_length())
+    col_bits = max(1, (len(cols) - 1).bit_length())
+    if sims.dtype != np.float32 or row_bits + 32 + col_bits > 63:
+        return np.lexsort((cols[column], -sims, local))
+    # a non-negative float32's bits order as the number does; inverted, highest first
+    inverted = np.uint32(0xFFFFFFFF) - np.ascontiguousarray(sims).view(np.uint32)
+    key = (local.astype(np.int64) << (32 + col_bits)) | (inverted.astype(np.int64) << col_bits) | rank[column]
+    return np.argsort(key, kind="stable")
 
 
 def _symmetric(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:

@@ -103,3 +103,41 @@ def test_tfidf_edges_are_the_search_and_the_related_links():
             for name in ("left", "right", "kind", "similarity")] == [True] * 4
     # the gaps came back from days * 86400 here: equal to the last bits of the time kernel
     assert np.allclose(edges.weight, graph.edges.weight, rtol=1e-12, atol=0)
+
+
+def _reference_top_k(matrix, days, rows, cols, threshold, top_k, window_days):
+    """block_top_k by brute force: every pair of the block, sorted as documented."""
+    dense = (matrix[rows] @ matrix[cols].T).toarray()
+    found = []
+    for i, row in enumerate(rows.tolist()):
+        candidates = [(-dense[i, j], col) for j, col in enumerate(cols.tolist())
+                      if col != row and dense[i, j] >= threshold and not abs(days[row] - days[col]) > window_days]
+        found += [(row, col, -negative) for negative, col in sorted(candidates)[:top_k]]
+    found.sort(key=lambda f: f[0])  # rows in index order; sorted() above kept each row's order
+    return found
+
+
+def test_block_top_k_is_the_brute_force_top_k_with_ties_by_column():
+    """The packed-key sort (and its lexsort fallback) must pick, for each row, the best top_k
+    above the threshold within the window, ties by lower column: what a brute force picks."""
+    import scipy.sparse as sp
+
+    from storygraph.similarity import block_top_k
+
+    rng = np.random.default_rng(7)
+    # few distinct values, so that many pairs tie exactly
+    dense = rng.choice([0.0, 0.0, 0.0, 1.0, 2.0], size=(300, 12)).astype(np.float32)
+    dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-9)
+    matrix = sp.csr_matrix(dense)
+    days = np.where(rng.random(300) < 0.1, np.nan, rng.integers(0, 20, 300).astype(float))
+    rows = rng.permutation(300)[:90]  # not in index order, as a block in publication order is not
+    cols = rng.permutation(300)[:250]
+    for top_k in (1, 3, 10):
+        got = block_top_k(matrix, days, rows, cols, 0.2, top_k, 5.0)
+        want = _reference_top_k(matrix, days, rows, cols, 0.2, top_k, 5.0)
+        assert [(int(a), int(b)) for a, b in zip(got[0], got[1])] == [(a, b) for a, b, _ in want]
+        assert np.allclose(got[2], [s for _, _, s in want])
+    wide = matrix.astype(np.float64)  # float64 similarities take the lexsort path
+    got = block_top_k(wide, days, rows, cols, 0.2, 3, 5.0)
+    want = _reference_top_k(wide, days, rows, cols, 0.2, 3, 5.0)
+    assert [(int(a), int(b)) for a, b in zip(got[0], got[1])] == [(a, b) for a, b, _ in want]
