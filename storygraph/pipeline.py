@@ -196,7 +196,7 @@ def _leave_out(loaded: LoadResult, ignored: dict[str, int], fixes: Overrides | N
 
 def _tfidf(table: NodeTable, opts: ClusterOptions):
     texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
-    return similarity.tfidf_matrix(texts, opts.max_df)
+    return similarity.tfidf_matrix(texts, opts.max_df, workers=_fork_workers(opts.jobs, len(texts) >= _PARALLEL_NODES))
 
 
 def _edge_source(opts: ClusterOptions, edge_file, engine, n: int) -> graph_stage.EdgeSource:
@@ -253,7 +253,7 @@ def _period_runner(jobs: int, n: int) -> periods.PeriodMap | None:
     return periods.forked_periods(workers) if workers else None
 
 
-_PARALLEL_NODES = 20_000  # below this a period takes well under a second: forking costs more than it saves
+_PARALLEL_NODES = 20_000  # below this a period, or counting the words, takes well under a second: forking costs more
 
 
 def _fork_workers(jobs: int, worth_it: bool) -> int | None:

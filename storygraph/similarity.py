@@ -1,8 +1,8 @@
 """Similarity stage: TF-IDF over title + excerpt, sparse top-k cosine within a time window.
 
-Texts are vectorised with scikit-learn's ``TfidfVectorizer`` (sublinear tf,
+Texts are vectorised as scikit-learn's ``TfidfVectorizer`` does (sublinear tf,
 English stop words, accents folded, float32, rows L2-normalised so a dot product
-is the cosine). Pairs are found by multiplying blocks of ``chunk_size`` rows
+is the cosine), counted on several cores (:mod:`storygraph.tfidf`). Pairs are found by multiplying blocks of ``chunk_size`` rows
 (in publication order) with only the columns published within ``window_days``
 of the block, so memory is bounded by the block, never by N x N. Each article
 keeps its ``top_k`` best neighbours at or above ``threshold``; a pair is kept
@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-
 from .graph import build_edges, days
 from .model import Edges, NodeTable, Notice, Pairs
 from .progress import Tick
+from .tfidf import tfidf_matrix  # re-exported: the stage's vectors
 
 __all__ = ["document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
            "duplicate_of", "pair_similarity", "forked_blocks", "tfidf_edges", "BlockMap"]
@@ -32,27 +31,6 @@ __all__ = ["document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "ser
 def document_text(title: str, excerpt: str, title_weight: int) -> str:
     """The text one article contributes: the title ``title_weight`` times, then the excerpt."""
     return " ".join([title] * title_weight + [excerpt])
-
-
-def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Return (L2-normalised float32 CSR matrix, vocabulary terms by column).
-
-    Terms found in more than ``max_df`` of the texts are dropped (a fraction in (0, 1]).
-    """
-    vectorizer = TfidfVectorizer(
-        sublinear_tf=True,
-        stop_words="english",
-        strip_accents="unicode",
-        dtype=np.float32,
-        max_df=max_df if len(texts) > 1 else 1.0,
-    )
-    try:
-        matrix = vectorizer.fit_transform(texts)
-    except ValueError:  # empty vocabulary: no text carries a usable word
-        return sp.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
-    matrix = matrix.tocsr()
-    matrix.sort_indices()  # duplicate detection compares rows byte for byte
-    return matrix, vectorizer.get_feature_names_out()
 
 
 Found = tuple[np.ndarray, np.ndarray, np.ndarray]  # (rows, cols, similarities)
