@@ -219,7 +219,7 @@ class _Joined(str):
     """A block of items already written as JSON text and joined with commas."""
 
 
-_EDGE_BLOCK = 65_536
+_EDGE_BLOCK = 8192  # about 2 MB of text: the writer holds a block, its join and its encoding at once
 
 
 def round6(values: np.ndarray) -> np.ndarray:
