@@ -39,7 +39,9 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
     Terms found in more than ``max_df`` of the texts are dropped (a fraction in (0, 1]).
     ``workers`` > 1 counts the words in that many forked processes (POSIX), with the same result.
     """
-    max_df = max_df if len(texts) > 1 else 1.0
+    # a float always: scikit-learn reads an int max_df as a number of documents, so max_df=1
+    # (which the options accept as the fraction 1) would drop every word found twice
+    max_df = float(max_df) if len(texts) > 1 else 1.0
     if not workers or workers < 2 or len(texts) < 2 * workers:
         matrix, terms = _in_scikit_learn(texts, max_df)
     else:

@@ -172,3 +172,11 @@ def test_forked_counting_handles_texts_without_words():
     assert empty.shape == (3, 0) and len(terms) == 0
     common, terms = tfidf_matrix(["acme phones", "acme phones"], 0.4, workers=2)  # every word too common
     assert common.shape == (2, 0) and len(terms) == 0
+
+
+def test_max_df_is_a_fraction_even_when_given_as_an_int():
+    texts = ["acme recalls phones", "acme recalls batteries", "garden show opens"]
+    for workers in (None, 2):
+        whole, _ = tfidf_matrix(texts, 1, workers=workers)
+        assert _same_matrix(whole, tfidf_matrix(texts, 1.0, workers=workers)[0])
+        assert whole.shape[1] == 6  # "acme" and "recalls", in two texts, kept ("show" is a stop word)
