@@ -64,12 +64,12 @@ def _in_scikit_learn(texts: Sequence[str], max_df: float) -> tuple[sp.csr_matrix
     return matrix, model.get_feature_names_out()
 
 
-def _counted_in_parts(texts: Sequence[str], max_df: float, jobs: int) -> tuple[sp.csr_matrix, np.ndarray]:
+def _counted_in_parts(texts: Sequence[str], max_df: float, workers: int) -> tuple[sp.csr_matrix, np.ndarray]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    bounds = np.linspace(0, len(texts), jobs + 1).astype(int).tolist()
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+    bounds = np.linspace(0, len(texts), workers + 1).astype(int).tolist()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_share, initargs=(texts,)) as pool:
         parts = list(pool.map(_count_part, zip(bounds[:-1], bounds[1:])))
     counts, terms = _merged(parts, len(texts))

@@ -42,13 +42,12 @@ def iso(value: datetime | None) -> str | None:
 def document(result: "Clustering") -> dict:
     """The whole JSON document as plain Python data (the HTML report reads it)."""
     return {key: list(value) if isinstance(value, Iterator) else value
-            for key, value in _sections(result, _edge_dicts)}
+            for key, value in _sections(result, _node_dicts, _edge_dicts)}
 
 
-def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
-    """The document's top-level (key, value) pairs in order: nodes and edges as
-    iterators (``edges(result)`` supplies the edges), the rest as values."""
-    nodes = result.nodes
+def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
+    """The document's top-level (key, value) pairs in order: nodes and edges as iterators
+    (``nodes(result)`` and ``edges(result)`` supply them), the rest as values."""
     return [
         ("schema_version", SCHEMA_VERSION),
         ("generator", {"name": "storygraph", "version": __version__}),
@@ -59,7 +58,7 @@ def _sections(result: "Clustering", edges) -> list[tuple[str, object]]:
         *([("changes", result.changes)] if result.changes else []),
         ("stats", result.stats()),
         ("stories", [_story(result, s) for s in result.stories]),
-        ("nodes", _node_dicts(result)),
+        ("nodes", nodes(result)),
         ("edges", edges(result)),
         ("skipped", [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)]),
         ("notices", [{"file": n.file, "field": n.field, "message": n.message} for n in sorted(result.loaded.notices)]),
@@ -124,7 +123,7 @@ def _node_dicts(result: "Clustering") -> Iterator[dict]:
     if result.story_similarity is None:
         similarities = [1.0] * len(nodes)
     else:
-        similarities = round6(np.asarray(result.story_similarity[:len(nodes)], dtype=np.float64)).tolist()
+        similarities = round6(result.story_similarity).tolist()
     for node, story, similarity in zip(nodes, result.story_of, similarities):
         yield _node(node, story_ids[story], similarity)
 
@@ -157,6 +156,9 @@ def dumps(result: "Clustering") -> bytes:
     return b"".join(encode(chunk) for chunk in json_chunks(result))
 
 
+_dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def json_chunks(result: "Clustering") -> Iterator[str]:
     """The document as pieces of text, byte for byte what ``json.dumps(document(result),
     ensure_ascii=False, separators=(",", ":"))`` gives, without holding it whole:
@@ -165,28 +167,24 @@ def json_chunks(result: "Clustering") -> Iterator[str]:
     ``allow_nan=False``: a NaN would be written as the token ``NaN``, which strict
     parsers refuse; failing loudly is better than an output other services cannot read.
     """
-    dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for number, (key, value) in enumerate(_sections(result, _edge_texts)):
-        yield ("{" if number == 0 else ",") + dump(key) + ":"
+    for number, (key, value) in enumerate(_sections(result, _node_texts, _edge_texts)):
+        yield ("{" if number == 0 else ",") + _dump(key) + ":"
         if not isinstance(value, Iterator):
-            yield dump(value)
+            yield _dump(value)
             continue
         yield "["
-        first = next(value, None)
-        if isinstance(first, _Joined):  # edges: written and joined a block at a time already
-            yield first
-            for text in value:
-                yield ","
-                yield text
-            yield "]"
-            continue
-        value = itertools.chain([first], value) if first is not None else value
-        # items joined in blocks: a yield per node or edge cost as much as formatting it
-        for count, block in enumerate(itertools.batched(value, 4096) if _BATCHED else _blocks(value, 4096)):
-            # one dump per block of dicts: json.dumps of a list joins its items with "," as this does
-            yield ("," if count else "") + dump(list(block))[1:-1]
+        for count, text in enumerate(value):  # blocks of items, each already JSON joined with ","
+            yield ("," if count else "") + text
         yield "]"
     yield "}\n"
+
+
+def _node_texts(result: "Clustering") -> Iterator[str]:
+    """The node objects as JSON text, 4,096 to a ``json.dumps`` call (of a list, whose items
+    it joins with "," as the document does): a call per node cost as much as building it."""
+    nodes = _node_dicts(result)
+    for block in itertools.batched(nodes, 4096) if _BATCHED else _blocks(nodes, 4096):
+        yield _dump(list(block))[1:-1]
 
 
 _BATCHED = hasattr(itertools, "batched")  # Python 3.12
@@ -199,24 +197,20 @@ def _blocks(items: Iterator, size: int) -> Iterator[tuple]:
 
 
 def _edge_texts(result: "Clustering") -> Iterator[str]:
-    """Each edge object as JSON text, byte for byte what ``json.dumps`` of its dict gives,
+    """The edge objects as JSON text, byte for byte what ``json.dumps`` of their dicts gives,
     formatted and joined a block at a time, the numbers rounded by numpy (:func:`round6`): a
     generator step, a dict and a Python ``round`` per edge were most of the export of a large graph."""
     edges = result.edges
     check_finite(edges)
     dump = functools.partial(json.dumps, ensure_ascii=False)
-    ids = np.array([dump(node.id) for node in result.nodes] or [""], dtype=object)
+    ids = np.array([dump(node.id) for node in result.nodes], dtype=object)
     kinds = np.array([dump(kind) for kind in KINDS], dtype=object)
     line = '{"source":%s,"target":%s,"kind":%s,"weight":%s,"similarity":%s}'.__mod__
     for start in range(0, len(edges), _EDGE_BLOCK):
         part = slice(start, start + _EDGE_BLOCK)
-        yield _Joined(",".join(map(line, zip(ids[edges.left[part]].tolist(), ids[edges.right[part]].tolist(),
-                                             kinds[edges.kind[part]].tolist(), _number_texts(edges.weight[part]),
-                                             _number_texts(edges.similarity[part])))))
-
-
-class _Joined(str):
-    """A block of items already written as JSON text and joined with commas."""
+        yield ",".join(map(line, zip(ids[edges.left[part]].tolist(), ids[edges.right[part]].tolist(),
+                                     kinds[edges.kind[part]].tolist(), _number_texts(edges.weight[part]),
+                                     _number_texts(edges.similarity[part]))))
 
 
 _EDGE_BLOCK = 8192  # about 2 MB of text: the writer holds a block, its join and its encoding at once
