@@ -6,7 +6,8 @@ is the cosine), counted on several cores (:mod:`storygraph.tfidf`). Pairs are fo
 (in publication order) with only the columns published within ``window_days``
 of the block, so memory is bounded by the block, never by N x N. Each article
 keeps its ``top_k`` best neighbours at or above ``threshold``; a pair is kept
-when either side keeps it.
+when either side keeps it. A block's product comes from sparse_dot_topn where it is
+installed (only each row's best few are kept) and from scipy otherwise, with the same result.
 
 :func:`tfidf_edges` is the default edge source (:data:`storygraph.graph.EdgeSource`):
 the similar pairs and the related links, weighted by :func:`storygraph.graph.edge_weights`.
@@ -23,6 +24,11 @@ from .graph import build_edges, days
 from .model import Edges, NodeTable, Notice, Pairs
 from .progress import Tick
 from .tfidf import tfidf_matrix  # re-exported: the stage's vectors
+
+try:  # threshold-aware sparse product: 2-3x faster blocks, the same pairs (see block_top_k)
+    from sparse_dot_topn import sp_matmul_topn as _sp_matmul_topn
+except ImportError:  # pragma: no cover - the fallback is scipy's whole product
+    _sp_matmul_topn = None
 
 __all__ = ["document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
            "duplicate_of", "pair_similarity", "forked_blocks", "tfidf_edges", "BlockMap"]
@@ -141,40 +147,113 @@ def _blocks(dated: np.ndarray, undated: np.ndarray, size: int):
 def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, threshold: float,
                 top_k: int, window_days: float) -> Found:
     """Each row's best ``top_k`` columns at or above ``threshold`` within the window:
-    ``(rows, cols, similarities)``, by row, best first (ties by column)."""
+    ``(rows, cols, similarities)``, rows in index order, each row's best first (ties by column).
+
+    With sparse_dot_topn installed, the candidates come from its threshold-aware product, which
+    never holds the whole product (:func:`_topn_candidates`); without it, from scipy's product.
+    The result is the same either way, bit for bit."""
+    if (_sp_matmul_topn is not None and top_k > 0 and matrix.shape[1] > 0
+            and matrix.dtype in (np.float32, np.float64)):
+        left, right, sims = _topn_candidates(matrix, days, rows, cols, threshold, top_k, window_days)
+    else:
+        left, right, sims = _product_candidates(matrix, rows, cols, threshold)
+    keep = (left != right) & ~(np.abs(days[left] - days[right]) > window_days) & (sims >= threshold)
+    return _best_per_row(left[keep], right[keep], sims[keep], top_k)
+
+
+def _product_candidates(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, threshold: float) -> Found:
+    """Every pair of ``rows`` and ``cols`` at or above ``threshold``, from the whole sparse product."""
     product = (matrix[rows] @ matrix[cols].T).tocsr()
     # The threshold first: a few per cent of the products pass it (pairs sharing only a
     # common word are most of them), so the rest of the work is on those alone, and their
     # rows are found from the row pointers rather than by expanding every product's row.
     strong = np.flatnonzero(product.data >= threshold)
     local = np.searchsorted(product.indptr, strong, side="right") - 1
-    column = product.indices[strong]
-    left, right, sims = rows[local], cols[column], product.data[strong]
-    keep = (left != right) & ~(np.abs(days[left] - days[right]) > window_days)
-    local, column, left, right, sims = local[keep], column[keep], left[keep], right[keep], sims[keep]
-    order = _best_first(local, sims, column, cols)
-    local, left, right, sims = local[order], left[order], right[order], sims[order]
-    starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
-    rank = np.arange(len(local)) - np.repeat(starts, np.diff(np.r_[starts, len(local)]))
-    keep = np.flatnonzero(rank < top_k)
-    keep = keep[np.argsort(left[keep], kind="stable")]  # rows in index order, each row's order kept
-    return left[keep], right[keep], sims[keep]
+    return rows[local], cols[product.indices[strong]], product.data[strong]
 
 
-def _best_first(local: np.ndarray, sims: np.ndarray, column: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The order by block row, then similarity (highest first), then column index: one sort
-    of a packed 64-bit key (row, inverted float32 bits, column rank) where it fits, which is a
-    third of the three-key ``lexsort`` it replaces."""
-    rank = np.empty(len(cols), dtype=np.int64)
-    rank[np.argsort(cols, kind="stable")] = np.arange(len(cols))
-    row_bits = max(1, int(local.max(initial=0)).bit_length())
-    col_bits = max(1, (len(cols) - 1).bit_length())
+def _topn_candidates(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                     threshold: float, top_k: int, window_days: float) -> Found:
+    """A superset of each row's top-k from sparse_dot_topn, which sums each product in the
+    order scipy's product does (the same bits: a test checks it) but keeps only a row's
+    ``2 * top_k + 2`` best, its ties at the cut in no stated order.
+
+    The row itself and the columns out of its window or under the threshold can be among
+    those, and are dropped afterwards. So a row whose list came back full is settled only if
+    at least ``top_k`` usable columns lie strictly above the list's lowest value: nothing left
+    out can then reach its top-k. The rows not settled (rare) get the whole product. Rows go
+    in spans of a quarter of the window against the columns within the window of the span
+    (:func:`_spans`), so that few of a row's best lie out of its window."""
+    keep_n = 2 * top_k + 2
+    # numpy compares float32 data with the threshold cast to float32; one step below that, so
+    # that sparse_dot_topn's strict ">" keeps the values equal to it (the exact test is after)
+    floor = float(np.nextafter(matrix.dtype.type(threshold), matrix.dtype.type(-np.inf)))
+    found: list[Found] = []
+    for span, span_cols in _spans(days, rows, cols, window_days):
+        part = _sp_matmul_topn(matrix[span], matrix[span_cols].T.tocsr(), top_n=keep_n, threshold=floor)
+        counts = np.diff(part.indptr)
+        local = np.repeat(np.arange(len(span)), counts)
+        left, right, sims = span[local], span_cols[part.indices], part.data
+        usable = (left != right) & ~(np.abs(days[left] - days[right]) > window_days) & (sims >= threshold)
+        lowest = np.full(len(span), np.inf, dtype=sims.dtype)
+        np.minimum.at(lowest, local, sims)
+        above = np.bincount(local[usable & (sims > lowest[local])], minlength=len(span))
+        settled = (counts < keep_n) | (above >= top_k)
+        take = settled[local]
+        found.append((left[take], right[take], sims[take]))
+        if not settled.all():
+            found.append(_product_candidates(matrix, span[~settled], span_cols, threshold))
+    if not found:
+        return rows[:0], cols[:0], np.zeros(0, dtype=matrix.dtype)
+    left, right, sims = (np.concatenate([f[i] for f in found]) for i in range(3))
+    return left, right, sims
+
+
+_SPAN_ROWS = 512
+
+
+def _spans(days: np.ndarray, rows: np.ndarray, cols: np.ndarray, window_days: float
+           ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``rows`` by publication time in runs covering ``window_days / 4`` (or more, to reach
+    :data:`_SPAN_ROWS` rows: each run costs a product's set-up, which sparse coverage would
+    pay for a handful of rows), each with the ``cols`` within ``window_days`` of the run;
+    undated rows (last) with every column, as undated columns are within every window."""
+    rows = rows[np.argsort(days[rows], kind="stable")]  # NaN (undated) last
+    row_days, col_days = days[rows], days[cols]
+    dated = int(np.count_nonzero(~np.isnan(row_days)))
+    undated_cols = np.isnan(col_days)
+    start = 0
+    while start < dated:
+        stop = int(np.searchsorted(row_days[:dated], row_days[start] + window_days / 4, "right"))
+        stop = min(max(stop, start + _SPAN_ROWS), dated)
+        low, high = row_days[start] - window_days, row_days[stop - 1] + window_days
+        yield rows[start:stop], cols[undated_cols | ((col_days >= low) & (col_days <= high))]
+        start = stop
+    if dated < len(rows):
+        yield rows[dated:], cols
+
+
+def _best_per_row(left: np.ndarray, right: np.ndarray, sims: np.ndarray, top_k: int) -> Found:
+    """The ``top_k`` best pairs of each ``left`` row: rows in index order, then similarity
+    (highest first), then ``right`` index. One sort of a packed 64-bit key (row rank,
+    inverted float32 bits, column rank) where it fits: a third of a three-key ``lexsort``."""
+    row_ids, row_rank = np.unique(left, return_inverse=True)
+    col_ids, col_rank = np.unique(right, return_inverse=True)
+    row_bits = max(1, (len(row_ids) - 1).bit_length())
+    col_bits = max(1, (len(col_ids) - 1).bit_length())
     if sims.dtype != np.float32 or row_bits + 32 + col_bits > 63:
-        return np.lexsort((cols[column], -sims, local))
-    # a non-negative float32's bits order as the number does; inverted, highest first
-    inverted = np.uint32(0xFFFFFFFF) - np.ascontiguousarray(sims).view(np.uint32)
-    key = (local.astype(np.int64) << (32 + col_bits)) | (inverted.astype(np.int64) << col_bits) | rank[column]
-    return np.argsort(key, kind="stable")
+        order = np.lexsort((right, -sims, left))
+    else:
+        # a non-negative float32's bits order as the number does; inverted, highest first
+        inverted = np.uint32(0xFFFFFFFF) - np.ascontiguousarray(sims).view(np.uint32)
+        key = ((row_rank.astype(np.int64) << (32 + col_bits)) | (inverted.astype(np.int64) << col_bits)
+               | col_rank.astype(np.int64))
+        order = np.argsort(key, kind="stable")
+    left, right, sims = left[order], right[order], sims[order]
+    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
+    rank = np.arange(len(left)) - np.repeat(starts, np.diff(np.r_[starts, len(left)]))
+    keep = rank < top_k
+    return left[keep], right[keep], sims[keep]
 
 
 def _symmetric(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:

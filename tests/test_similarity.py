@@ -1,6 +1,7 @@
 """Similarity stage: TF-IDF, the windowed top-k search, its blocks, and the TF-IDF edge source."""
 
 import numpy as np
+import pytest
 
 import storygraph
 from storygraph.export import render
@@ -117,9 +118,22 @@ def _reference_top_k(matrix, days, rows, cols, threshold, top_k, window_days):
     return found
 
 
-def test_block_top_k_is_the_brute_force_top_k_with_ties_by_column():
+@pytest.fixture(params=["sparse_dot_topn", "scipy"])
+def product_path(request, monkeypatch):
+    """Each block test runs with sparse_dot_topn's candidates and with scipy's whole product."""
+    from storygraph import similarity
+
+    if request.param == "scipy":
+        monkeypatch.setattr(similarity, "_sp_matmul_topn", None)
+    elif similarity._sp_matmul_topn is None:
+        pytest.skip("sparse_dot_topn is not installed")
+    return request.param
+
+
+def test_block_top_k_is_the_brute_force_top_k_with_ties_by_column(product_path):
     """The packed-key sort (and its lexsort fallback) must pick, for each row, the best top_k
-    above the threshold within the window, ties by lower column: what a brute force picks."""
+    above the threshold within the window, ties by lower column: what a brute force picks,
+    on either product path (ties at sparse_dot_topn's cut send rows to the whole product)."""
     import scipy.sparse as sp
 
     from storygraph.similarity import block_top_k
@@ -180,3 +194,38 @@ def test_max_df_is_a_fraction_even_when_given_as_an_int():
         whole, _ = tfidf_matrix(texts, 1, workers=workers)
         assert _same_matrix(whole, tfidf_matrix(texts, 1.0, workers=workers)[0])
         assert whole.shape[1] == 6  # "acme" and "recalls", in two texts, kept ("show" is a stop word)
+
+
+@pytest.mark.parametrize("span_rows", [1, 512])
+def test_sparse_dot_topn_gives_scipys_pairs_bit_for_bit(monkeypatch, span_rows):
+    """The threshold-aware product must find the same pairs with the same float32 bits as
+    scipy's whole product, including rows it cannot settle (many exact ties at its cut),
+    spans of rows without a word, undated rows, and a window shorter than a block; with
+    spans cut by time alone (span_rows 1) and by the row minimum."""
+    from storygraph import similarity
+
+    if similarity._sp_matmul_topn is None:
+        pytest.skip("sparse_dot_topn is not installed")
+    monkeypatch.setattr(similarity, "_SPAN_ROWS", span_rows)
+    texts, days = _random_corpus(3, 400, 50, 40)
+    texts[60:140] = [f"acme recall {i % 3}" for i in range(80)]  # many equal similarities
+    days[::13] = np.nan
+    texts[5:40] = ["the a of"] * 35  # stop words only: rows without a word, alone on their day
+    days[5:40] = 500.0
+    matrix, _ = tfidf_matrix(texts)
+    unsettled = []
+    product = similarity._product_candidates
+
+    def counted(matrix, rows, cols, threshold):
+        unsettled.append(len(rows))
+        return product(matrix, rows, cols, threshold)
+
+    monkeypatch.setattr(similarity, "_product_candidates", counted)
+    knobs = dict(chunk_size=64, threshold=0.2, top_k=3, window_days=4, merge_copies=False)
+    fast = similar_pairs(matrix, days, **knobs)
+    assert sum(unsettled) > 0  # the fall-back rows were exercised
+    monkeypatch.setattr(similarity, "_sp_matmul_topn", None)
+    slow = similar_pairs(matrix, days, **knobs)
+    assert len(slow) > 100
+    assert np.array_equal(fast.left, slow.left) and np.array_equal(fast.right, slow.right)
+    assert np.array_equal(fast.similarity.view(np.uint32), slow.similarity.view(np.uint32))
