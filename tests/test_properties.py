@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import networkx as nx
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import storygraph
@@ -198,6 +198,53 @@ def test_to_article_keeps_or_refuses_any_mapping(meta):
     assert all(n.file == "f.md" and n.field and n.message for n in notices)
     assert len(article.topics) <= 100 and len(article.related) <= 1000
     assert article.title and len(article.title) <= 1000
+
+
+# Values equal in Python but read differently (1 and True; 1 and 1.0 as text; 0.0 and -0.0;
+# one instant in two zones, as text), so that a memory of entries keyed by value alone
+# would hand back another entry's reading.
+_twins = st.sampled_from([(1, True), (1, 1.0), (0, False), (0.0, -0.0), (2**60, float(2**60)),
+                          (datetime(2024, 1, 1, 12, tzinfo=timezone.utc),
+                           datetime(2024, 1, 1, 13, tzinfo=timezone(timedelta(hours=1))))])
+_entry = st.dictionaries(st.sampled_from(["title", "excerpt", "publishedDateTime", "type", "quality", "provider",
+                                          "originalUrl"]), _values, max_size=6).map(
+    lambda entry: {"webUrl": "https://e.com/b", **entry})
+
+
+@st.composite
+def _entries_with_twins(draw):
+    """Entries of which two differ only in one field (or a provider's name or domain), by twins."""
+    base, (one, other) = draw(_entry), draw(_twins)
+    field = draw(st.sampled_from(["title", "excerpt", "publishedDateTime", "type", "quality", "provider.name",
+                                  "provider.domain"]))
+    pair = []
+    for value in draw(st.permutations([one, other])):
+        entry = dict(base)
+        if field.startswith("provider."):
+            entry["provider"] = {field.split(".")[1]: value}
+        else:
+            entry[field] = value
+        pair.append(entry)
+    return draw(st.lists(_entry | _values, max_size=3)) + pair
+
+
+@settings(max_examples=300, deadline=None)
+@given(_entries_with_twins())
+@example([{"webUrl": "https://e.com/b", "title": 0.0}, {"webUrl": "https://e.com/b", "title": -0.0}])
+@example([{"webUrl": "https://e.com/b", "quality": 1}, {"webUrl": "https://e.com/b", "quality": True}])
+def test_related_entries_read_before_come_back_as_read_fresh(entries):
+    """A related entry equal to one read before is not read again (``fields._SEEN``): the
+    article and its notices must be what reading every entry afresh gives."""
+    from unittest import mock
+
+    from storygraph import fields
+
+    meta = {"title": "t", "webUrl": "https://e.com/a", "related": entries + entries[::-1]}
+    fields._SEEN.clear()
+    remembered = to_article(meta, "f.md")
+    with mock.patch.object(fields, "_entry_key", lambda entry: None):
+        fresh = to_article(meta, "f.md")
+    assert repr(remembered) == repr(fresh)
 
 
 # --- Text through every output ----------------------------------------------------------
