@@ -222,31 +222,35 @@ def _related_entry(entry: dict) -> tuple[RelatedRef | None, tuple[Notice, ...]]:
 
 
 def _entry_key(entry: dict) -> tuple | None:
-    """What the reading of ``entry`` depends on, exactly: each field read, with its type (1, 1.0
-    and True are equal in Python but read differently), floats by ``repr`` (-0.0 prints unlike
-    0.0) and dates by their ISO form (equal instants in two zones print differently); None
-    (not remembered) for any other kind of value."""
-    parts = [_typed(entry.get(f)) for f in _ENTRY_FIELDS]
+    """What the reading of ``entry`` depends on, exactly: each field read (a mapping provider's
+    name and domain) with the types (1, 1.0 and True are equal in Python but read
+    differently), floats by ``repr`` (-0.0 prints unlike 0.0) and dates with their UTC
+    offset (one instant in two zones prints differently); None (not remembered) for values
+    of other kinds."""
+    values = [*map(entry.get, _ENTRY_FIELDS)]
     provider = entry.get("provider")
-    if type(provider) is dict:  # only its name and domain are read
-        parts += [_typed(provider.get("name")), _typed(provider.get("domain"))]
+    if type(provider) is dict:  # only its name and domain are read; the length tells it apart
+        values += (provider.get("name"), provider.get("domain"))
     else:
-        parts.append(_typed(provider))
-    return None if any(part is _UNKNOWN for part in parts) else tuple(parts)
+        values.append(provider)
+    kinds = tuple(map(type, values))
+    if not _PLAIN.issuperset(kinds):
+        if not _CONVERTED.issuperset(kinds):
+            return None
+        values = [_exact(v) for v in values]
+    return tuple(values), kinds
 
 
-_UNKNOWN = object()
+_PLAIN = frozenset({str, int, bool, type(None)})
+_CONVERTED = _PLAIN | {float, datetime, date}
 
 
-def _typed(value: object) -> object:
-    kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool:
-        return (kind, value)
-    if kind is float:
-        return (kind, repr(value))
-    if kind is datetime or kind is date:
-        return (kind, value.isoformat())
-    return _UNKNOWN
+def _exact(value: object) -> object:
+    if type(value) is float:
+        return repr(value)
+    if type(value) is datetime:
+        return value, value.utcoffset()  # equal, with the same offset: the same wall time
+    return value
 
 
 def _read_entry(entry: dict) -> tuple[RelatedRef | None, tuple[Notice, ...]]:

@@ -232,6 +232,8 @@ def _entries_with_twins(draw):
 @given(_entries_with_twins())
 @example([{"webUrl": "https://e.com/b", "title": 0.0}, {"webUrl": "https://e.com/b", "title": -0.0}])
 @example([{"webUrl": "https://e.com/b", "quality": 1}, {"webUrl": "https://e.com/b", "quality": True}])
+@example([{"webUrl": "https://e.com/b", "quality": datetime(2024, 1, 1, 12, tzinfo=timezone.utc)},
+          {"webUrl": "https://e.com/b", "quality": datetime(2024, 1, 1, 13, tzinfo=timezone(timedelta(hours=1)))}])
 def test_related_entries_read_before_come_back_as_read_fresh(entries):
     """A related entry equal to one read before is not read again (``fields._SEEN``): the
     article and its notices must be what reading every entry afresh gives."""
