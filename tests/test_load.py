@@ -13,6 +13,7 @@ from lxml import etree
 import storygraph
 from storygraph.errors import InputError, ItemProblem
 from storygraph.export import render
+from storygraph.folder import read_item
 from storygraph.load import load, load_content
 from storygraph.model import Article
 from storygraph.parse import front_matter
@@ -199,6 +200,25 @@ def test_the_engine_gives_every_item_in_order_whatever_the_jobs(write_items):
     parallel = load(open_source(root, 10 << 20), jobs=2, tick=ticks.append)  # over 256 files: forked workers
     assert parallel == load_content(root, 10 << 20)
     assert [a.file for a in parallel.articles] == md_files(root) and sum(ticks) == len(md_files(root))
+
+
+def test_equal_related_entries_are_one_object_however_the_files_are_read(write_items, tmp_path):
+    """Coverage listed by many items is held once (memory at scale), from fresh parses in one
+    process or in forked workers and from the parse cache, and reads as it would alone."""
+    from storygraph.load import read_files
+
+    common = {"title": "Rival coverage", "webUrl": "https://rival.com/a", "publishedDateTime": "2024-03-05T09:00:00Z"}
+    files = {f"{i:03d}.md": item(f"Story {i}", f"https://e.com/{i}", related=[
+        common, {"title": f"Own {i}", "webUrl": f"https://own.com/{i}"}]) for i in range(300)}
+    root = write_items(files)
+    source = open_source(root, 10 << 20)
+    alone = [read_item(root, rel, 10 << 20)[0] for rel in source.paths]
+    for jobs, cache in [(1, None), (2, None), (1, tmp_path / "cache"), (1, tmp_path / "cache")]:  # cold, then warm
+        loaded = read_files(root, source.paths, 0, max_file_bytes=10 << 20, jobs=jobs, cache_dir=cache)
+        assert loaded.articles == alone
+        firsts = {id(a.related[0]) for a in loaded.articles}
+        assert len(firsts) == 1, (jobs, cache)  # the common entry: one object
+        assert len({id(a.related[1]) for a in loaded.articles}) == 300  # the others: one each
 
 
 # --- JSON Lines ----------------------------------------------------------------------------------
