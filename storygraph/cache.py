@@ -170,13 +170,16 @@ def encode(item: Article | Skipped, notices: list[Notice]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def decode(payload: bytes) -> tuple[Article | Skipped, list[Notice]]:
-    """Inverse of :func:`encode`. Raises ValueError/TypeError/KeyError on anything malformed."""
+def decode(payload: bytes, known: dict | None = None) -> tuple[Article | Skipped, list[Notice]]:
+    """Inverse of :func:`encode`. Raises ValueError/TypeError/KeyError on anything malformed.
+
+    ``known`` (a dict kept across calls) remembers each related entry decoded, by its exact
+    stored form and types: entries listed by many items are then decoded once, one object."""
     body = json.loads(payload.decode("utf-8", "surrogatepass"))
     notices = [Notice(*_strs(n, 3)) for n in body["notices"]]
     if "skipped" in body:
         return Skipped(*_strs(body["skipped"], 3)), notices
-    return _article(body["article"]), notices
+    return _article(body["article"], {} if known is None else known), notices
 
 
 def _strs(values: list, n: int) -> list[str]:
@@ -205,14 +208,8 @@ def _article_dict(a: Article) -> dict:
     }
 
 
-def _article(d: dict) -> Article:
-    # labels interned, as when parsed (fields.to_article): one string per publisher, not per entry;
-    # sys.intern refuses a non-string, which makes the entry malformed (parsed again)
-    related = tuple(
-        RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=sys.intern(r[4]),
-                   domain=sys.intern(r[5]), type=sys.intern(r[6]), quality=r[7], key=r[8])
-        for r in d["related"]
-    )
+def _article(d: dict, known: dict) -> Article:
+    related = tuple(_related_ref(r, known) for r in d["related"])
     article = Article(
         file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=_parse_when(d["published"]),
         provider=sys.intern(d["provider"]), domain=sys.intern(d["domain"]), topics=tuple(map(sys.intern, d["topics"])),
@@ -221,6 +218,20 @@ def _article(d: dict) -> Article:
     )
     _check_types(article)
     return article
+
+
+def _related_ref(r: list, known: dict) -> RelatedRef:
+    # the types are in the key (1 and True are equal), so an entry of other types is checked
+    # as its own; one that fails the check fails it for every article that lists it
+    key = (tuple(r), tuple(map(type, r)))
+    ref = known.get(key)
+    if ref is None:
+        # labels interned, as when parsed (fields.to_article): one string per publisher, not per
+        # entry; sys.intern refuses a non-string, which makes the entry malformed (parsed again)
+        ref = known[key] = RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]),
+                                      provider=sys.intern(r[4]), domain=sys.intern(r[5]), type=sys.intern(r[6]),
+                                      quality=r[7], key=r[8])
+    return ref
 
 
 def _check_types(a: Article) -> None:
