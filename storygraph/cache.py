@@ -221,17 +221,24 @@ def _article(d: dict, known: dict) -> Article:
 
 
 def _related_ref(r: list, known: dict) -> RelatedRef:
-    # the types are in the key (1 and True are equal), so an entry of other types is checked
-    # as its own; one that fails the check fails it for every article that lists it
-    key = (tuple(r), tuple(map(type, r)))
+    # labels interned, as when parsed (fields.to_article): one string per publisher, not per
+    # entry; sys.intern refuses a non-string, which makes the entry malformed (parsed again)
+    labels = sys.intern(r[4]), sys.intern(r[5]), sys.intern(r[6])
+    if not _REMEMBERED.issuperset(map(type, r)):  # a float, a bool (equal to 1 or 0): not remembered
+        return _new_ref(r, labels)
+    key = (r[0], r[1], r[2], r[3], *labels, r[7], r[8])  # the labels' one copy, not the payload's
     ref = known.get(key)
     if ref is None:
-        # labels interned, as when parsed (fields.to_article): one string per publisher, not per
-        # entry; sys.intern refuses a non-string, which makes the entry malformed (parsed again)
-        ref = known[key] = RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]),
-                                      provider=sys.intern(r[4]), domain=sys.intern(r[5]), type=sys.intern(r[6]),
-                                      quality=r[7], key=r[8])
+        ref = known[key] = _new_ref(r, labels)
     return ref
+
+
+_REMEMBERED = frozenset({str, int, type(None)})
+
+
+def _new_ref(r: list, labels: tuple[str, str, str]) -> RelatedRef:
+    return RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=labels[0],
+                      domain=labels[1], type=labels[2], quality=r[7], key=r[8])
 
 
 def _check_types(a: Article) -> None:
