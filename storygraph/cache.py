@@ -170,16 +170,13 @@ def encode(item: Article | Skipped, notices: list[Notice]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def decode(payload: bytes, known: dict | None = None) -> tuple[Article | Skipped, list[Notice]]:
-    """Inverse of :func:`encode`. Raises ValueError/TypeError/KeyError on anything malformed.
-
-    ``known`` (a dict kept across calls) remembers each related entry decoded, by its exact
-    stored form and types: entries listed by many items are then decoded once, one object."""
+def decode(payload: bytes) -> tuple[Article | Skipped, list[Notice]]:
+    """Inverse of :func:`encode`. Raises ValueError/TypeError/KeyError on anything malformed."""
     body = json.loads(payload.decode("utf-8", "surrogatepass"))
     notices = [Notice(*_strs(n, 3)) for n in body["notices"]]
     if "skipped" in body:
         return Skipped(*_strs(body["skipped"], 3)), notices
-    return _article(body["article"], {} if known is None else known), notices
+    return _article(body["article"]), notices
 
 
 def _strs(values: list, n: int) -> list[str]:
@@ -208,8 +205,14 @@ def _article_dict(a: Article) -> dict:
     }
 
 
-def _article(d: dict, known: dict) -> Article:
-    related = tuple(_related_ref(r, known) for r in d["related"])
+def _article(d: dict) -> Article:
+    # labels interned, as when parsed (fields.to_article): one string per publisher, not per entry;
+    # sys.intern refuses a non-string, which makes the entry malformed (parsed again)
+    related = tuple(
+        RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=sys.intern(r[4]),
+                   domain=sys.intern(r[5]), type=sys.intern(r[6]), quality=r[7], key=r[8])
+        for r in d["related"]
+    )
     article = Article(
         file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=_parse_when(d["published"]),
         provider=sys.intern(d["provider"]), domain=sys.intern(d["domain"]), topics=tuple(map(sys.intern, d["topics"])),
@@ -218,27 +221,6 @@ def _article(d: dict, known: dict) -> Article:
     )
     _check_types(article)
     return article
-
-
-def _related_ref(r: list, known: dict) -> RelatedRef:
-    # labels interned, as when parsed (fields.to_article): one string per publisher, not per
-    # entry; sys.intern refuses a non-string, which makes the entry malformed (parsed again)
-    labels = sys.intern(r[4]), sys.intern(r[5]), sys.intern(r[6])
-    if not _REMEMBERED.issuperset(map(type, r)):  # a float, a bool (equal to 1 or 0): not remembered
-        return _new_ref(r, labels)
-    key = (r[0], r[1], r[2], r[3], *labels, r[7], r[8])  # the labels' one copy, not the payload's
-    ref = known.get(key)
-    if ref is None:
-        ref = known[key] = _new_ref(r, labels)
-    return ref
-
-
-_REMEMBERED = frozenset({str, int, type(None)})
-
-
-def _new_ref(r: list, labels: tuple[str, str, str]) -> RelatedRef:
-    return RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=labels[0],
-                      domain=labels[1], type=labels[2], quality=r[7], key=r[8])
 
 
 def _check_types(a: Article) -> None:

@@ -77,7 +77,7 @@ def read_files(
     cache, keys = _open_cache(base, paths, max_file_bytes, cache_dir)
     try:
         if cache is not None:
-            results.update(_cached(cache, keys))
+            results.update(_cached(cache, keys, shared))
             tick(len(results))
         todo = [rel for rel in paths if rel not in results]
         writer = _CacheWriter(cache, keys) if cache is not None else None
@@ -110,9 +110,8 @@ Shared = dict  # RelatedRef -> the one object of that value kept for the whole l
 def _sharing(result: Result, shared: Shared) -> Result:
     """``result`` with its article holding the one object of each related entry equal to one
     seen before. The same coverage is listed by many items (on the real corpus 94% of the
-    entries repeat one), and each arrives from its own file or worker as its own copy: shared
-    as each result arrives, the copies are freed at once and never add up. (Cache hits are
-    shared as they are decoded, see :func:`storygraph.cache.decode`.)"""
+    entries repeat one), and each arrives from its own file, worker or cache entry as its
+    own copy: shared as each result arrives, the copies are freed at once and never add up."""
     item, found = result
     if not isinstance(item, Article) or not item.related:
         return result
@@ -147,13 +146,12 @@ def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Pa
     return cache, keys
 
 
-def _cached(cache: cache_mod.ParseCache, keys: dict[str, str]) -> dict[str, Result]:
+def _cached(cache: cache_mod.ParseCache, keys: dict[str, str], shared: Shared) -> dict[str, Result]:
     by_key = {key: rel for rel, key in keys.items()}
     hits: dict[str, Result] = {}
-    known: dict = {}  # each related entry decoded once, one object (see _sharing for fresh parses)
     for key, payload in cache.iter_many(list(by_key)):  # decoded as read: one batch of payloads in memory
         try:
-            hits[by_key[key]] = cache_mod.decode(payload, known)
+            hits[by_key[key]] = _sharing(cache_mod.decode(payload), shared)
         except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError):
             continue  # corrupt entry: parse the file again
     return hits

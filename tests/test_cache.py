@@ -93,27 +93,3 @@ def test_labels_are_shared_when_parsed_sent_and_cached():
         assert copies == items
         assert copies[0].provider is copies[1].provider is copies[0].related[0].provider
         assert copies[0].topics[0] is copies[1].topics[0] and copies[0].type is copies[1].type
-
-
-def test_related_entries_decoded_once_are_checked_by_their_exact_form():
-    """Decoding remembers each related entry (``known``): a repeat comes back as the same
-    object, equal to a fresh decode, and an entry equal in Python but of other types (a
-    tampered quality ``true`` for ``1``) is still refused as malformed."""
-    import json
-
-    import pytest
-
-    from storygraph.cache import decode, encode
-    from storygraph.fields import to_article
-
-    ref = {"webUrl": "https://b.com/r", "title": "R", "quality": 1, "publishedDateTime": "2024-03-05T09:00:00Z"}
-    items = [to_article({"title": f"T {i}", "webUrl": f"https://a.com/{i}", "related": [ref]}, f"{i}.md")[0]
-             for i in range(2)]
-    known: dict = {}
-    decoded = [decode(encode(a, []), known)[0] for a in items]
-    assert decoded == items == [decode(encode(a, []))[0] for a in items]
-    assert decoded[0].related[0] is decoded[1].related[0]
-    body = json.loads(encode(items[1], []))
-    body["article"]["related"][0][7] = True  # equal to 1, but not a whole number's type
-    with pytest.raises(TypeError):
-        decode(json.dumps(body).encode(), known)
