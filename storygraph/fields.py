@@ -204,7 +204,8 @@ def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef,
 #: many items of a story (on the real corpus 94% of the entries repeat one already read), and
 #: reading one (URL checks and canonical form, text cleaning, date) is most of a file's work.
 _SEEN: dict[tuple, tuple[RelatedRef | None, tuple[Notice, ...]]] = {}
-_SEEN_LIMIT = 1 << 14  # at most a few tens of MB held
+_SEEN_LIMIT = 1 << 14
+_SEEN_TEXT_LIMIT = 2048  # characters of text in a remembered entry: the memory is ~16k x 2 KB at most
 _ENTRY_FIELDS = URL_FIELDS + ("title", "excerpt", "publishedDateTime", "type", "quality")
 
 
@@ -226,7 +227,7 @@ def _entry_key(entry: dict) -> tuple | None:
     name and domain) with the types (1, 1.0 and True are equal in Python but read
     differently), floats by ``repr`` (-0.0 prints unlike 0.0) and dates with their UTC
     offset (one instant in two zones prints differently); None (not remembered) for values
-    of other kinds."""
+    of other kinds or with more text than :data:`_SEEN_TEXT_LIMIT`."""
     values = [*map(entry.get, _ENTRY_FIELDS)]
     provider = entry.get("provider")
     if type(provider) is dict:  # only its name and domain are read; the length tells it apart
@@ -234,6 +235,8 @@ def _entry_key(entry: dict) -> tuple | None:
     else:
         values.append(provider)
     kinds = tuple(map(type, values))
+    if sum(len(v) for v in values if type(v) is str) > _SEEN_TEXT_LIMIT:
+        return None  # a long excerpt is not worth holding (and a hostile one could be megabytes)
     if not _PLAIN.issuperset(kinds):
         if not _CONVERTED.issuperset(kinds):
             return None

@@ -152,8 +152,8 @@ def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols:
     With sparse_dot_topn installed, the candidates come from its threshold-aware product, which
     never holds the whole product (:func:`_topn_candidates`); without it, from scipy's product.
     The result is the same either way, bit for bit."""
-    if (_sp_matmul_topn is not None and top_k > 0 and matrix.shape[1] > 0
-            and matrix.dtype in (np.float32, np.float64)):
+    if (_sp_matmul_topn is not None and top_k > 0 and threshold > 0 and matrix.shape[1] > 0
+            and matrix.dtype in (np.float32, np.float64)):  # threshold 0 would keep products of 0
         left, right, sims = _topn_candidates(matrix, days, rows, cols, threshold, top_k, window_days)
     else:
         left, right, sims = _product_candidates(matrix, rows, cols, threshold)
@@ -185,8 +185,8 @@ def _topn_candidates(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, 
     in spans of a quarter of the window against the columns within the window of the span
     (:func:`_spans`), so that few of a row's best lie out of its window."""
     keep_n = 2 * top_k + 2
-    # numpy compares float32 data with the threshold cast to float32; one step below that, so
-    # that sparse_dot_topn's strict ">" keeps the values equal to it (the exact test is after)
+    # one step below the threshold in the data's type, so that sparse_dot_topn's strict ">"
+    # keeps the values equal to it; the exact test (numpy's >=, as the scipy path) comes after
     floor = float(np.nextafter(matrix.dtype.type(threshold), matrix.dtype.type(-np.inf)))
     found: list[Found] = []
     for span, span_cols in _spans(days, rows, cols, window_days):
@@ -226,8 +226,12 @@ def _spans(days: np.ndarray, rows: np.ndarray, cols: np.ndarray, window_days: fl
     while start < dated:
         stop = int(np.searchsorted(row_days[:dated], row_days[start] + window_days / 4, "right"))
         stop = min(max(stop, start + _SPAN_ROWS), dated)
-        low, high = row_days[start] - window_days, row_days[stop - 1] + window_days
-        yield rows[start:stop], cols[undated_cols | ((col_days >= low) & (col_days <= high))]
+        first, last = row_days[start], row_days[stop - 1]
+        # the pairs' own test (|a - b| not above the window) against the run's ends, not
+        # first - window and last + window: those round, and could leave out a column the
+        # test keeps (a rounded difference is monotone, so the nearest end decides)
+        near = ~(np.abs(col_days - first) > window_days) | ~(np.abs(col_days - last) > window_days)
+        yield rows[start:stop], cols[undated_cols | near | ((col_days >= first) & (col_days <= last))]
         start = stop
     if dated < len(rows):
         yield rows[dated:], cols

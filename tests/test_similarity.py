@@ -229,3 +229,23 @@ def test_sparse_dot_topn_gives_scipys_pairs_bit_for_bit(monkeypatch, span_rows):
     assert len(slow) > 100
     assert np.array_equal(fast.left, slow.left) and np.array_equal(fast.right, slow.right)
     assert np.array_equal(fast.similarity.view(np.uint32), slow.similarity.view(np.uint32))
+
+
+def test_span_columns_follow_the_pairs_window_test_to_the_last_bit(monkeypatch):
+    """A run's columns are chosen by the pairs' own test, |a - b| not above the window, and not by
+    first - window, which rounds: here 7.678737403317982 - 7 lies above 0.6787374033179815 while
+    their difference is 7.0 exactly in floating point, so the pair is in the window (found in review)."""
+    import scipy.sparse as sp
+
+    from storygraph import similarity
+
+    if similarity._sp_matmul_topn is None:
+        pytest.skip("sparse_dot_topn is not installed")
+    monkeypatch.setattr(similarity, "_SPAN_ROWS", 1)
+    matrix = sp.csr_matrix(np.ones((3, 1), dtype=np.float32))
+    days = np.array([7.678737403317982, 0.6787374033179815, 7.678737403317982])
+    assert not abs(days[0] - days[1]) > 7.0 and days[1] < days[0] - 7.0
+    fast = similarity.block_top_k(matrix, days, np.array([0, 2]), np.arange(3), 0.2, 3, 7.0)
+    monkeypatch.setattr(similarity, "_sp_matmul_topn", None)
+    slow = similarity.block_top_k(matrix, days, np.array([0, 2]), np.arange(3), 0.2, 3, 7.0)
+    assert [a.tolist() for a in fast] == [a.tolist() for a in slow] == [[0, 0, 2, 2], [1, 2, 0, 1], [1.0] * 4]
