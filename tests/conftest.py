@@ -118,13 +118,20 @@ def _private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("STORYGRAPH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
+def fast_or_fallback(request, monkeypatch, module, attribute: str, package: str, fallback: str) -> str:
+    """For a fixture with params ``[package, fallback]``: on ``fallback``, set the module's
+    optional import ``attribute`` to None (the code's own fallback); on ``package``, skip
+    when it is not installed."""
+    if request.param == fallback:
+        monkeypatch.setattr(module, attribute, None)
+    elif getattr(module, attribute) is None:
+        pytest.skip(f"{package} is not installed")
+    return request.param
+
+
 @pytest.fixture(params=["yaml-rs", "pyyaml"])
 def yaml_backend(request, monkeypatch):
     """Run a test with the fast parser and again with the PyYAML fallback."""
     import storygraph.parse as parse
 
-    if request.param == "pyyaml":
-        monkeypatch.setattr(parse, "yaml_rs", None)
-    elif parse.yaml_rs is None:
-        pytest.skip("yaml-rs is not installed")
-    return request.param
+    return fast_or_fallback(request, monkeypatch, parse, "yaml_rs", "yaml-rs", "pyyaml")

@@ -7,7 +7,7 @@ import storygraph
 from storygraph.export import render
 from storygraph.similarity import duplicate_of, forked_blocks, similar_pairs, tfidf_edges, tfidf_matrix
 
-from conftest import FIXTURES
+from conftest import FIXTURES, fast_or_fallback
 
 
 def _sims(texts, days, **kw):
@@ -123,11 +123,7 @@ def product_path(request, monkeypatch):
     """Each block test runs with sparse_dot_topn's candidates and with scipy's whole product."""
     from storygraph import similarity
 
-    if request.param == "scipy":
-        monkeypatch.setattr(similarity, "_sp_matmul_topn", None)
-    elif similarity._sp_matmul_topn is None:
-        pytest.skip("sparse_dot_topn is not installed")
-    return request.param
+    return fast_or_fallback(request, monkeypatch, similarity, "_sp_matmul_topn", "sparse_dot_topn", "scipy")
 
 
 def test_block_top_k_is_the_brute_force_top_k_with_ties_by_column(product_path):
