@@ -33,7 +33,7 @@ from .result import ArticleGraph, ClusterResult
 from .runtime import without_gc
 from .sources import Source, open_source
 from .identity import Previous, carry_ids, read_previous
-from .stories import build_stories, colored, member_similarity
+from .stories import build_stories, colored, member_similarity, membership_of
 
 __all__ = ["cluster", "build_graph", "peak_rss"]
 
@@ -77,7 +77,10 @@ def cluster(
     # Read (again: its digest is remembered) after the community stage, where memory peaks: a
     # million members' ids held through it cost the re-run more memory than a cold run.
     before = read_previous(previous) if isinstance(previous, (str, os.PathLike)) else previous
-    stories = build_stories(graph.table.nodes, graph.edges, parts, graph.matrix, graph.terms, opts.keywords)
+    # once, before the stories: each node's cosine to its story depends only on the partition
+    similarity = member_similarity(graph.matrix, membership_of(parts, len(graph.table.nodes)), len(parts))
+    stories = build_stories(graph.table.nodes, graph.edges, parts, graph.matrix, graph.terms, opts.keywords,
+                            similarity=similarity)
     story_of = [0] * len(graph.table.nodes)
     for s_index, story in enumerate(stories):
         for member in story.members:
@@ -89,7 +92,6 @@ def cluster(
     if resolved is not None:
         stories, section, notices = described(stories, story_of, graph.table.nodes, resolved, fixes)
         graph.loaded.notices.extend(notices)
-    similarity = member_similarity(graph.matrix, np.asarray(story_of, dtype=np.int64), len(stories))
     clock.lap("stories")
     sha256 = None if edge_file is None else edgefile.file_sha256(edge_file)
     return ClusterResult(opts, graph.loaded, graph.table, graph.edges, stories, story_of, edges_sha256=sha256,

@@ -20,6 +20,7 @@ import colorsys
 import dataclasses
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +28,7 @@ import scipy.sparse as sp
 from .model import Edges, Node, Story
 from .sparse import group_sums, row_dots, row_norms_squared
 
-__all__ = ["Story", "build_stories", "member_similarity", "colored"]
+__all__ = ["Story", "build_stories", "member_similarity", "membership_of", "colored"]
 
 # Tableau 20-like palette: distinguishable in Gephi and in the HTML report.
 _PALETTE = (
@@ -46,15 +47,18 @@ def build_stories(
     matrix: sp.csr_matrix,
     terms: np.ndarray,
     n_keywords: int,
+    *,
+    similarity: np.ndarray | None = None,
 ) -> list[Story]:
     """Describe each community as a :class:`Story`; returns them sorted for output.
 
-    ``edges`` are not used by the description itself (they are kept in the signature for
-    callers that pass the whole graph)."""
-    community_of = np.empty(len(nodes), dtype=np.int64)
-    for c, members in enumerate(communities):
-        community_of[members] = c
-    similarity = member_similarity(matrix, community_of, len(communities))
+    ``similarity`` is each node's :func:`member_similarity` under this partition, when the
+    caller has it (it depends only on which nodes are together, not on the stories' order),
+    else computed here. ``edges`` are not used by the description itself (they are kept in
+    the signature for callers that pass the whole graph)."""
+    community_of = membership_of(communities, len(nodes))
+    if similarity is None:
+        similarity = member_similarity(matrix, community_of, len(communities))
     term_weights = _story_terms(matrix, community_of, len(communities))
     start, data, columns = term_weights.indptr, term_weights.data, term_weights.indices
     drafts = [  # each story's terms as slices of the arrays: a sparse row object per story costs more than the rest
@@ -80,6 +84,14 @@ def colored(stories: list[Story]) -> list[Story]:
             color = _SINGLE
         out.append(dataclasses.replace(story, color=color))
     return out
+
+
+def membership_of(communities: Sequence[Sequence[int]], n: int) -> np.ndarray:
+    """Each of the ``n`` nodes' community index (int64); every node must be in one community."""
+    community_of = np.empty(n, dtype=np.int64)
+    for c, members in enumerate(communities):
+        community_of[members] = c
+    return community_of
 
 
 def member_similarity(matrix: sp.csr_matrix, community_of: np.ndarray, k: int | None = None) -> np.ndarray:
