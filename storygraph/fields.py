@@ -209,6 +209,12 @@ _SEEN_TEXT_LIMIT = 2048  # characters of text in a remembered entry: the memory 
 _ENTRY_FIELDS = URL_FIELDS + ("title", "excerpt", "publishedDateTime", "type", "quality")
 
 
+def forget_entries() -> None:
+    """Drop the entries remembered by this process (the load calls it when it ends: the memory
+    serves one load, and kept it would hold up to 16k entries between runs of a long-lived service)."""
+    _SEEN.clear()
+
+
 def _related_entry(entry: dict) -> tuple[RelatedRef | None, tuple[Notice, ...]]:
     """One ``related`` entry read, with its notices (``field`` relative to the entry's name)."""
     key = _entry_key(entry)

@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import cache as cache_mod
+from .fields import forget_entries
 from .folder import FolderSource, read_item
 from .model import Article, LoadResult, Notice, Skipped
 from .progress import Tick
@@ -42,15 +43,18 @@ def load(source: Source, *, jobs: int = 0, cache_dir: Path | None = None, tick: 
     ``tick`` is told each item done.
     """
     tick = tick or (lambda n: None)
-    if isinstance(source, FolderSource):
-        return read_files(source.root, source.paths, source.ignored, max_file_bytes=source.max_file_bytes,
-                          jobs=jobs, cache_dir=cache_dir, tick=tick)
-    results: dict[str, Result] = {}
-    shared: Shared = {}
-    for batch in batches(source, _BATCH):
-        results.update(zip(batch, (_sharing(r, shared) for r in source.read_batch(batch))))
-        tick(len(batch))
-    return assemble(source.paths, results, ignored=source.ignored, kind=source.kind)
+    try:
+        if isinstance(source, FolderSource):
+            return read_files(source.root, source.paths, source.ignored, max_file_bytes=source.max_file_bytes,
+                              jobs=jobs, cache_dir=cache_dir, tick=tick)
+        results: dict[str, Result] = {}
+        shared: Shared = {}
+        for batch in batches(source, _BATCH):
+            results.update(zip(batch, (_sharing(r, shared) for r in source.read_batch(batch))))
+            tick(len(batch))
+        return assemble(source.paths, results, ignored=source.ignored, kind=source.kind)
+    finally:
+        forget_entries()
 
 
 def load_content(content: str | os.PathLike, max_file_bytes: int, tick: Tick | None = None) -> LoadResult:

@@ -264,3 +264,15 @@ def test_jsonl_is_read_in_one_pass_in_order(tmp_path):
     assert [a.file for a in result.articles] == ["a", "c"]
     assert [(s.file, s.code) for s in result.skipped] == [("a", "duplicate-id")]
     assert (result.inputs, result.ignored, result.kind) == (3, 1, "jsonl")
+
+
+def test_a_load_forgets_the_related_entries_it_remembered():
+    # the memory of related entries serves one load; kept, it would pin entries between API runs
+    from storygraph import fields
+
+    fields.forget_entries()
+    rel = next(p for p in md_files() if "related:" in (FIXTURES / p).read_text(encoding="utf-8"))
+    read_item(FIXTURES, rel, 1 << 20)
+    assert fields._SEEN, "reading an item with a related list remembers its entries"
+    load_content(FIXTURES, 1 << 20)
+    assert fields._SEEN == {}
