@@ -111,3 +111,16 @@ def test_the_fixed_point_shortcut_never_changes_a_key(url):
     while (step := urls._one_pass(text)) != text:
         text = step
     assert canonical_url(url) == text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.from_regex(r"[A-Za-z0-9_.~!$&'()*+,;=:@%/ -]{0,12}", fullmatch=True), st.text(max_size=12)))
+def test_a_path_segment_skips_percent_encoding_only_when_it_would_come_back_unchanged(segment):
+    """_canonical_path leaves segments of plain characters as they are, instead of unquoting and
+    quoting them again: that must give exactly what the two calls give, for any segment."""
+    from urllib.parse import quote, unquote
+
+    from storygraph import urls
+
+    if urls._PLAIN_SEGMENT.fullmatch(segment):
+        assert quote(unquote(segment), safe="!$&'()*+,;=:@~-._") == segment
