@@ -162,15 +162,16 @@ def _canonical_host(parts, host: str) -> str:
     return host
 
 
-# A segment of only the characters quote() keeps here and no "%": unquote and quote give it
-# back unchanged, so most segments skip both (a third of a URL's canonical form).
-_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~!$&'()*+,;=:@-]*")
+# What a path segment keeps unencoded, beside letters and digits (quote's own safe set).
+_PATH_SAFE = "!$&'()*+,;=:@~-._"
+# A segment of only those characters (no "%"): unquote and quote give it back unchanged, so
+# most segments skip both.
+_PLAIN_SEGMENT = re.compile("[A-Za-z0-9" + re.escape(_PATH_SAFE) + "]*")
 
 
 def _canonical_path(path: str) -> str:
     # Normalise percent-encoding so "%7E" and "~" are one key; keep "/" encoded as is.
-    segments = [s if _PLAIN_SEGMENT.fullmatch(s) else quote(unquote(s), safe="!$&'()*+,;=:@~-._")
-                for s in path.split("/")]
+    segments = [s if _PLAIN_SEGMENT.fullmatch(s) else quote(unquote(s), safe=_PATH_SAFE) for s in path.split("/")]
     segments = [s for s in segments if s and s.lower() not in _AMP_SEGMENTS]
     if segments:
         segments[-1] = _strip_amp_suffixes(segments[-1])

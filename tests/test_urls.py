@@ -123,4 +123,4 @@ def test_a_path_segment_skips_percent_encoding_only_when_it_would_come_back_unch
     from storygraph import urls
 
     if urls._PLAIN_SEGMENT.fullmatch(segment):
-        assert quote(unquote(segment), safe="!$&'()*+,;=:@~-._") == segment
+        assert quote(unquote(segment), safe=urls._PATH_SAFE) == segment
