@@ -144,6 +144,22 @@ def test_too_large_file_is_skipped_unread(write_items):
     assert [(s.file, s.code) for s in result.skipped] == [("big.md", "too-large")]
 
 
+@pytest.mark.parametrize("size_hint", [0, 1, 4095, 4096, 4097, 10**6])
+def test_a_read_goes_to_the_end_or_the_limit_whatever_size_fstat_gave(tmp_path, size_hint):
+    """A file that grew or shrank after fstat is still read to its end, never past the limit."""
+    from storygraph.folder import _read_upto
+
+    data = bytes(range(256)) * 16 + b"tail"  # 4,100 bytes
+    path = tmp_path / "f.md"
+    path.write_bytes(data)
+    for limit in (1, 4099, 4100, 4101, 1 << 20):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert _read_upto(fd, limit, size_hint) == data[:limit]
+        finally:
+            os.close(fd)
+
+
 def test_symlink_loop_terminates(write_items):
     root = write_items({"a/x.md": item("T", "https://e.com/a")})
     os.symlink(root, root / "a" / "loop")
