@@ -142,6 +142,29 @@ def test_front_matter_returns_a_mapping_or_a_known_problem(yaml_backend, data):
         assert isinstance(outcome, dict)
 
 
+_BOUNDARY_PIECES = ["---", "----", "-", "--", "\n", " ", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "a", ": b"]
+
+
+@given(st.lists(st.sampled_from(_BOUNDARY_PIECES), max_size=40).map("".join))
+@example("---\n---")
+@example("---\n\n---\n")
+@example("---  \na: 1\n-----\t \nbody\n---\n")
+def test_front_matter_block_is_python_frontmatters_split(rest):
+    """parse._block tries only the lines starting "---"; python-frontmatter runs its pattern everywhere."""
+    from frontmatter.default_handlers import YAMLHandler
+
+    from storygraph.parse import _BOUNDARY, _block
+
+    text = "---" + rest
+    handler = YAMLHandler()
+    assume(handler.detect(text))  # otherwise front_matter stops at "no-front-matter"
+    try:
+        expected = handler.split(text)[0]
+    except ValueError:  # fewer than two boundaries
+        expected = None
+    assert _block(text, _BOUNDARY.match(text).end()) == expected
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("items")
