@@ -33,7 +33,8 @@ def test_the_rules():
 
 
 _PIECES = st.lists(st.sampled_from(["\ufeff", "\u00ef", "\u00bb", "\u00bf", " ", "\t", "\n", "\x00", "\x07", "\ud800",
-                                    "\ufffe", "a", "Diablo", "é"]), max_size=12).map("".join)
+                                    "\ufffe", "a", "Diablo", "é", "  ", "\u00a0", "\u2028", "\x85", "\x1c", "\u3000", "\r"]),
+                     max_size=12).map("".join)
 
 
 @settings(max_examples=1000, deadline=None)
@@ -42,3 +43,10 @@ def test_shortcuts_change_nothing(value, limit):
     assert clean_text(value, limit) == _plain_text(value, limit)
     assert clean_text(value) == _plain_text(value, 5_000)
     assert clean_title(value) == _plain_title(value)
+
+
+def test_white_space_in_a_printable_string_is_only_the_space():
+    """What clean_title's shortcut rests on, for every code point of this Python's Unicode."""
+    spaces = [c for c in map(chr, range(0x110000)) if re.fullmatch(r"\s", c)]
+    assert spaces == [c for c in map(chr, range(0x110000)) if c.isspace()]
+    assert [c for c in spaces if c.isprintable()] == [" "]
