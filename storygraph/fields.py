@@ -7,6 +7,7 @@ a :class:`~storygraph.model.Notice` naming the file and field, never dropped sil
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
@@ -241,17 +242,36 @@ def _entry_key(entry: dict) -> tuple | None:
     else:
         values.append(provider)
     kinds = tuple(map(type, values))
-    if sum(len(v) for v in values if type(v) is str) > _SEEN_TEXT_LIMIT:
+    plan = _PLANS.get(kinds) or _plan(kinds)
+    if plan is _FORGET:
+        return None
+    texts, converted = plan
+    if sum(map(len, texts(values))) > _SEEN_TEXT_LIMIT:
         return None  # a long excerpt is not worth holding (and a hostile one could be megabytes)
-    if not _PLAIN.issuperset(kinds):
-        if not _CONVERTED.issuperset(kinds):
-            return None
-        values = [_exact(v) for v in values]
+    for i in converted:
+        values[i] = _exact(values[i])
     return tuple(values), kinds
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
 _CONVERTED = _PLAIN | {float, datetime, date}
+#: For each tuple of value types met: which values are text and which need :func:`_exact`. The
+#: entries of a file mostly share one tuple, so the per-value type tests run once per tuple.
+_PLANS: dict[tuple, tuple] = {}
+_FORGET = ((), ())  # the plan of a tuple holding a type that is never remembered
+
+
+def _plan(kinds: tuple) -> tuple:
+    if len(_PLANS) >= 1024:  # hostile input can combine types without end
+        _PLANS.clear()
+    if not _CONVERTED.issuperset(kinds):
+        plan = _FORGET
+    else:
+        at = [i for i, kind in enumerate(kinds) if kind is str]
+        texts = operator.itemgetter(*at) if len(at) > 1 else (lambda v, i=at[0]: (v[i],)) if at else (lambda v: ())
+        plan = texts, tuple(i for i, kind in enumerate(kinds) if kind not in _PLAIN)
+    _PLANS[kinds] = plan
+    return plan
 
 
 def _exact(value: object) -> object:
