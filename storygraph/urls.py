@@ -103,7 +103,16 @@ def _one_pass(text: str) -> str:
         return text
 
 
-@functools.lru_cache(maxsize=1 << 16)
+# An http(s) URL of the plainest shape: an ASCII host name of non-empty labels (no user, port,
+# IPv6 or trailing dot), then a path, query and fragment without controls, spaces or lone
+# surrogates. Every such string passes every test of _parsed_web_url (tests/test_urls.py
+# checks it), so the commonest URLs are accepted without being split.
+_PLAIN_WEB_URL = re.compile(
+    r"(?i:https?)://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+    "(?:/[^\x00-\x20\x7f?#\ud800-\udfff]*)?(?:\\?[^\x00-\x20\x7f#\ud800-\udfff]*)?(?:#[^\x00-\x20\x7f\ud800-\udfff]*)?"
+)
+
+
 def is_web_url(url: str) -> bool:
     """True when ``url`` is an absolute http(s) URL with a clean host and a valid port.
 
@@ -115,6 +124,12 @@ def is_web_url(url: str) -> bool:
     """
     if not isinstance(url, str):
         return False
+    return _PLAIN_WEB_URL.fullmatch(url) is not None or _parsed_web_url(url)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_web_url(url: str) -> bool:
+    """:func:`is_web_url` decided by splitting the URL."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname

@@ -124,3 +124,24 @@ def test_a_path_segment_skips_percent_encoding_only_when_it_would_come_back_unch
 
     if urls._PLAIN_SEGMENT.fullmatch(segment):
         assert quote(unquote(segment), safe=urls._PATH_SAFE) == segment
+
+
+_URLISH = st.builds(
+    lambda scheme, host, rest: f"{scheme}{host}{rest}",
+    st.sampled_from(["https://", "http://", "HtTp://", "ftp://", "https:/", "https:///", " https://", ""]),
+    st.from_regex(r"([a-zA-Z0-9-]{0,5}\.){0,3}[a-zA-Z0-9-]{0,5}\.?(:[0-9]{0,6}|:x)?", fullmatch=True)
+    | st.sampled_from(["[::1]", "u@h.com", "é.com", "a b", "a\x00b", "xn--e.com", "\ud800.com"]),
+    st.lists(st.sampled_from(["/", "?", "#", "a", "%2F", " ", "\t", "\n", "\x7f", "\x00", "\u3000", "\xa0",
+                              "\ud800", "é", "[", "]", "@", ":", "\\", "&=", "\x1f"]), max_size=8).map("".join),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_URLISH, st.text(max_size=30)))
+def test_the_plain_url_shortcut_accepts_only_what_the_full_test_accepts(url):
+    """is_web_url accepts URLs of the plainest shape by one pattern, without splitting them."""
+    from storygraph import urls
+
+    if urls._PLAIN_WEB_URL.fullmatch(url):
+        assert urls._parsed_web_url(url)
+    assert is_web_url(url) == urls._parsed_web_url(url)
