@@ -160,6 +160,27 @@ def test_a_read_goes_to_the_end_or_the_limit_whatever_size_fstat_gave(tmp_path, 
             os.close(fd)
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this platform")
+def test_a_batch_asks_for_its_regular_files_ahead_and_leaves_the_rest_to_read_item(tmp_path, monkeypatch):
+    from storygraph import folder
+
+    (tmp_path / "a.md").write_text("---\ntitle: A\nwebUrl: https://e.com/a\n---\n")
+    (tmp_path / "big.md").write_text("x" * 2000)
+    (tmp_path / "dir.md").mkdir()
+    os.mkfifo(tmp_path / "pipe.md")
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "nowhere")
+    batch = ["a.md", "big.md", "dir.md", "pipe.md", "dangling.md", "gone.md"]
+    advised = []
+    real = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, *a: advised.append(os.fstat(fd).st_size) or real(fd, *a))
+    source = folder.FolderSource(tmp_path, 1000)
+    results = source.read_batch(batch)
+    assert advised == [os.path.getsize(tmp_path / "a.md")]  # not the one over the limit, nor the others
+    assert [repr(r) for r in results] == [repr(read_item(tmp_path, rel, 1000)) for rel in batch]
+    assert [getattr(r[0], "code", "ok") for r in results] == \
+        ["ok", "too-large", "not-a-file", "not-a-file", "broken-link", "vanished"]
+
+
 def test_symlink_loop_terminates(write_items):
     root = write_items({"a/x.md": item("T", "https://e.com/a")})
     os.symlink(root, root / "a" / "loop")
