@@ -106,9 +106,10 @@ def _one_pass(text: str) -> str:
 # An http(s) URL of the plainest shape: an ASCII host name of non-empty labels (no user, port,
 # IPv6 or trailing dot), then a path, query and fragment without controls, spaces or lone
 # surrogates. Every such string passes every test of _parsed_web_url (tests/test_urls.py
-# checks it), so the commonest URLs are accepted without being split.
+# checks it), so the commonest URLs are accepted without being split. The scheme's letters are
+# spelled out: under (?i) the long s "ſ" (U+017F) matches "s", and "httpſ" is no scheme.
 _PLAIN_WEB_URL = re.compile(
-    r"(?i:https?)://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+    r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
     "(?:/[^\x00-\x20\x7f?#\ud800-\udfff]*)?(?:\\?[^\x00-\x20\x7f#\ud800-\udfff]*)?(?:#[^\x00-\x20\x7f\ud800-\udfff]*)?"
 )
 

@@ -1,4 +1,4 @@
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from storygraph.urls import canonical_url, is_web_url
@@ -138,6 +138,8 @@ _URLISH = st.builds(
 
 @settings(max_examples=3000, deadline=None)
 @given(st.one_of(_URLISH, st.text(max_size=30)))
+@example("httpſ://example.com/a")  # the long s, which case-insensitive matching folds to "s"
+@example("HTTPſ://example.com")
 def test_the_plain_url_shortcut_accepts_only_what_the_full_test_accepts(url):
     """is_web_url accepts URLs of the plainest shape by one pattern, without splitting them."""
     from storygraph import urls
@@ -145,3 +147,14 @@ def test_the_plain_url_shortcut_accepts_only_what_the_full_test_accepts(url):
     if urls._PLAIN_WEB_URL.fullmatch(url):
         assert urls._parsed_web_url(url)
     assert is_web_url(url) == urls._parsed_web_url(url)
+
+
+def test_no_other_letter_spells_the_scheme():
+    """Every code point in each place of "https": only the scheme's own letters pass the shortcut."""
+    from storygraph import urls
+
+    for at in range(5):
+        for c in map(chr, range(0x110000)):
+            url = "https"[:at] + c + "https"[at + 1:] + "://example.com/a"
+            if urls._PLAIN_WEB_URL.fullmatch(url):
+                assert c.lower() == "https"[at], (at, c)
