@@ -122,6 +122,8 @@ def read_item(base: Path, rel: str, max_file_bytes: int) -> Result:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
             info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):  # a file replaced by a folder since the listing
+                return Skipped(rel, "not-a-file", "not a regular file"), []
             if not stat.S_ISREG(info.st_mode):
                 return Skipped(rel, "not-a-file", "not a regular file (a FIFO, socket or device)"), []
             if info.st_size > max_file_bytes:

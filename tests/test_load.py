@@ -179,6 +179,8 @@ def test_a_batch_asks_for_its_regular_files_ahead_and_leaves_the_rest_to_read_it
     assert [repr(r) for r in results] == [repr(read_item(tmp_path, rel, 1000)) for rel in batch]
     assert [getattr(r[0], "code", "ok") for r in results] == \
         ["ok", "too-large", "not-a-file", "not-a-file", "broken-link", "vanished"]
+    assert results[2][0].reason == "not a regular file"  # a folder, as before the fstat check
+    assert results[3][0].reason == "not a regular file (a FIFO, socket or device)"
 
 
 def test_symlink_loop_terminates(write_items):
