@@ -89,7 +89,20 @@ def _is_fixed_point(text: str) -> bool:
 
 
 def _one_pass(text: str) -> str:
-    """Unwrap one AMP-cache wrapper, or else apply every folding rule once."""
+    """Unwrap one AMP-cache wrapper, or else apply every folding rule once.
+
+    A URL of :data:`_PLAIN_WEB_URL`'s shape is taken apart by that pattern: its host, path and
+    query are what ``urlsplit`` gives for it (no user, port or IPv6 host; the first "?" and "#"
+    end the path and the query), and splitting was most of a pass. Others are split."""
+    plain = _PLAIN_WEB_URL.fullmatch(text)
+    if plain is None or _AMP_CDN.match(host := plain["host"].lower()):
+        return _one_pass_split(text)
+    query = _canonical_query(plain["query"] or "")
+    return f"https://{_host_name(host)}{_canonical_path(plain['path'])}" + (f"?{query}" if query else "")
+
+
+def _one_pass_split(text: str) -> str:
+    """:func:`_one_pass` by ``urlsplit``, for any text."""
     try:
         parts = urlsplit(text)
         host = parts.hostname  # parsed from the netloc on each access: once here
@@ -109,8 +122,9 @@ def _one_pass(text: str) -> str:
 # checks it), so the commonest URLs are accepted without being split. The scheme's letters are
 # spelled out: under (?i) the long s "ſ" (U+017F) matches "s", and "httpſ" is no scheme.
 _PLAIN_WEB_URL = re.compile(
-    r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-    "(?:/[^\x00-\x20\x7f?#\ud800-\udfff]*)?(?:\\?[^\x00-\x20\x7f#\ud800-\udfff]*)?(?:#[^\x00-\x20\x7f\ud800-\udfff]*)?"
+    r"[Hh][Tt][Tt][Pp][Ss]?://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+    "(?P<path>(?:/[^\x00-\x20\x7f?#\ud800-\udfff]*)?)(?:\\?(?P<query>[^\x00-\x20\x7f#\ud800-\udfff]*))?"
+    "(?:#[^\x00-\x20\x7f\ud800-\udfff]*)?"
 )
 
 
@@ -162,6 +176,17 @@ def _canonical(parts, host: str) -> str:
 
 
 def _canonical_host(parts, host: str) -> str:
+    host = _host_name(host)
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and str(port) not in _DEFAULT_PORTS.values():
+        host = f"{host}:{port}"
+    return host
+
+
+def _host_name(host: str) -> str:
+    """The host name without case, a final dot and ``www.``-like prefixes."""
     host = host.lower().rstrip(".")
     changed = True
     while changed:  # "www.m.example.com" and friends
@@ -170,11 +195,6 @@ def _canonical_host(parts, host: str) -> str:
             if host.startswith(prefix) and host.count(".") >= 2:
                 host = host[len(prefix):]
                 changed = True
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    port = parts.port
-    if port is not None and str(port) not in _DEFAULT_PORTS.values():
-        host = f"{host}:{port}"
     return host
 
 

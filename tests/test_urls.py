@@ -105,10 +105,10 @@ def test_the_fixed_point_shortcut_never_changes_a_key(url):
     from storygraph import urls
 
     if urls._is_fixed_point(url):
-        assert urls._one_pass(url) == url
-    # the reference: passes to a fixed point, with no shortcut
+        assert urls._one_pass_split(url) == url
+    # the reference: passes by urlsplit to a fixed point, with no shortcut
     text = url.strip()
-    while (step := urls._one_pass(text)) != text:
+    while (step := urls._one_pass_split(text)) != text:
         text = step
     assert canonical_url(url) == text
 
@@ -158,3 +158,18 @@ def test_no_other_letter_spells_the_scheme():
             url = "https"[:at] + c + "https"[at + 1:] + "://example.com/a"
             if urls._PLAIN_WEB_URL.fullmatch(url):
                 assert c.lower() == "https"[at], (at, c)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_URLISH, _NEAR_CANONICAL, _CANONICAL_LOOKING,
+                 st.builds("".join, st.lists(st.sampled_from(["https://a.b", "/", "?", "#", "&", "=", "x", "amp",
+                                                              "utm_source=1", "www.", "%41", ".amp", ".", "ſ", "é"]),
+                                             max_size=10))))
+@example("https://www.Example.com/a/amp/?utm_source=x&id=2#top")
+@example("http://example.com")
+@example("https://a.b?")
+def test_a_pass_over_a_plain_url_is_the_pass_over_its_split(url):
+    """_one_pass takes a URL of the plain shape apart by pattern; urlsplit must give the same pass."""
+    from storygraph import urls
+
+    assert urls._one_pass(url) == urls._one_pass_split(url)
