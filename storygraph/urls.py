@@ -97,8 +97,11 @@ def _one_pass(text: str) -> str:
     plain = _PLAIN_WEB_URL.fullmatch(text)
     if plain is None or _AMP_CDN.match(host := plain["host"].lower()):
         return _one_pass_split(text)
-    query = _canonical_query(plain["query"] or "")
-    return f"https://{_host_name(host)}{_canonical_path(plain['path'])}" + (f"?{query}" if query else "")
+    try:
+        query = _canonical_query(plain["query"] or "")
+        return f"https://{_host_name(host)}{_canonical_path(plain['path'])}" + (f"?{query}" if query else "")
+    except ValueError:  # none known; the split pass handles whatever it is in the same way
+        return _one_pass_split(text)
 
 
 def _one_pass_split(text: str) -> str:
