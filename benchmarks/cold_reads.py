@@ -9,8 +9,8 @@ dropped when this runs as root on Linux (``/proc/sys/vm/drop_caches``); otherwis
 say so and are warm. Use folders nothing has read since they were written, such as the
 sharded subfolders of a corpus from ``generate.py`` (``0100/``, ``0101/``, ...). Modes:
 ``one`` reads the files in turn, as a load worker did before 5c18eee; ``threadsN`` reads them
-with N threads; ``aheadN`` opens N files, asks the kernel for each (``posix_fadvise``
-WILLNEED) and then reads them in turn, as ``storygraph.folder.read_ahead`` does a batch.
+with N threads; ``aheadN`` calls ``storygraph.folder.read_ahead`` (the kernel asked for each of N
+files, ``posix_fadvise`` WILLNEED) and then reads them in turn, as the load does a batch.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from storygraph.folder import read_ahead
 
 
 def read(path: str) -> int:
@@ -32,13 +35,12 @@ def read(path: str) -> int:
 
 
 def ahead(paths: list[str], n: int) -> None:
+    """The load's own read-ahead (storygraph.folder.read_ahead) for each N files, then the reads."""
     for start in range(0, len(paths), n):
-        fds = [os.open(p, os.O_RDONLY) for p in paths[start : start + n]]
-        for fd in fds:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        for fd in fds:
-            os.read(fd, os.fstat(fd).st_size + 1)
-            os.close(fd)
+        batch = paths[start : start + n]
+        read_ahead(Path("/"), batch, 1 << 62)  # absolute paths: the base is not used
+        for path in batch:
+            read(path)
 
 
 def run(mode: str, paths: list[str]) -> None:

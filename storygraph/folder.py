@@ -136,8 +136,6 @@ def read_item(base: Path, rel: str, max_file_bytes: int) -> Result:
         if os.path.islink(path):
             return Skipped(rel, "broken-link", "symbolic link to a file that does not exist"), []
         return Skipped(rel, "vanished", "file disappeared while the run was reading the folder"), []
-    except IsADirectoryError:
-        return Skipped(rel, "not-a-file", "not a regular file"), []
     except OSError as exc:
         return Skipped(rel, "unreadable", f"cannot be read: {exc.strerror or exc}"), []
     return parse_markdown(data, rel)
@@ -156,7 +154,7 @@ def _read_upto(fd: int, limit: int, size: int) -> bytes:
         parts.append(chunk)
         left -= len(chunk)
         want = 1 << 20  # the file grew after fstat (or a read stopped short): read on to the limit
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+    return b"".join(parts)  # one part comes back as it is, not copied
 
 
 def parse_markdown(data: bytes, rel: str) -> Result:
