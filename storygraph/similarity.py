@@ -25,13 +25,18 @@ from .model import Edges, NodeTable, Notice, Pairs
 from .progress import Tick
 from .tfidf import tfidf_matrix  # re-exported: the stage's vectors
 
+from . import maxscore
+
 try:  # threshold-aware sparse product: 2-3x faster blocks, the same pairs (see block_top_k)
     from sparse_dot_topn import sp_matmul_topn as _sp_matmul_topn
 except ImportError:  # pragma: no cover - the fallback is scipy's whole product
     _sp_matmul_topn = None
 
+# the compiled search that skips common words (numba, the "fast" extra): the same pairs again
+_maxscore = maxscore if maxscore.available else None
+
 __all__ = ["document_text", "tfidf_matrix", "similar_pairs", "plan_blocks", "serial_blocks", "block_top_k",
-           "duplicate_of", "pair_similarity", "forked_blocks", "tfidf_edges", "BlockMap"]
+           "duplicate_of", "pair_similarity", "forked_blocks", "tfidf_edges", "warm_up", "BlockMap"]
 
 
 def document_text(title: str, excerpt: str, title_weight: int) -> str:
@@ -75,6 +80,8 @@ def similar_pairs(
     n = matrix.shape[0]
     rep = duplicate_of(matrix, days, window_days) if merge_copies else np.arange(n)
     plan = plan_blocks(days, rep == np.arange(n), chunk_size, window_days)
+    if plan and _compiled_path(matrix, threshold, top_k):
+        warm_up()
     found: list[Found] = []
     for block, result in zip(plan, (map_blocks or serial_blocks)(matrix, days, plan, threshold, top_k, window_days)):
         found.append(result)
@@ -149,9 +156,13 @@ def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols:
     """Each row's best ``top_k`` columns at or above ``threshold`` within the window:
     ``(rows, cols, similarities)``, rows in index order, each row's best first (ties by column).
 
-    With sparse_dot_topn installed, the candidates come from its threshold-aware product, which
-    never holds the whole product (:func:`_topn_candidates`); without it, from scipy's product.
-    The result is the same either way, bit for bit."""
+    With numba installed, a compiled MaxScore search finds them without walking the common
+    words' columns (:mod:`storygraph.maxscore`). Otherwise, with sparse_dot_topn installed, the
+    candidates come from its threshold-aware product, which never holds the whole product
+    (:func:`_topn_candidates`); without either, from scipy's product. The result is the same
+    on every path, bit for bit."""
+    if _compiled_path(matrix, threshold, top_k):
+        return _maxscore.maxscore_block(matrix, days, rows, cols, threshold, top_k, window_days)
     if (_sp_matmul_topn is not None and top_k > 0 and threshold > 0 and matrix.shape[1] > 0
             and matrix.dtype in (np.float32, np.float64)):  # threshold 0 would keep products of 0
         left, right, sims = _topn_candidates(matrix, days, rows, cols, threshold, top_k, window_days)
@@ -159,6 +170,23 @@ def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols:
         left, right, sims = _product_candidates(matrix, rows, cols, threshold)
     keep = (left != right) & ~(np.abs(days[left] - days[right]) > window_days) & (sims >= threshold)
     return _best_per_row(left[keep], right[keep], sims[keep], top_k)
+
+
+#: the compiled search from this many rows up: below, importing numba and loading the compiled
+#: code (~0.8 s) costs more than the search saves (the real corpus's whole search is ~0.3 s)
+_COMPILED_ROWS = 20_000
+
+
+def _compiled_path(matrix: sp.csr_matrix, threshold: float, top_k: int) -> bool:
+    return (_maxscore is not None and matrix.shape[0] >= _COMPILED_ROWS and top_k > 0 and threshold > 0
+            and matrix.shape[1] > 0 and matrix.dtype == np.float32)
+
+
+def warm_up() -> None:
+    """Compile the compiled search now (or load it from numba's cache), if this run will use it:
+    in the parent, so that forked block workers inherit it instead of each compiling it."""
+    if _maxscore is not None:
+        _maxscore.warm_up()
 
 
 def _product_candidates(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, threshold: float) -> Found:

@@ -118,11 +118,18 @@ def _reference_top_k(matrix, days, rows, cols, threshold, top_k, window_days):
     return found
 
 
-@pytest.fixture(params=["sparse_dot_topn", "scipy"])
+@pytest.fixture(params=["maxscore", "sparse_dot_topn", "scipy"])
 def product_path(request, monkeypatch):
-    """Each block test runs with sparse_dot_topn's candidates and with scipy's whole product."""
+    """Each block test runs with the compiled search (at any size), with sparse_dot_topn's
+    candidates and with scipy's whole product."""
     from storygraph import similarity
 
+    if request.param == "maxscore":
+        if similarity._maxscore is None:
+            pytest.skip("numba is not installed")
+        monkeypatch.setattr(similarity, "_COMPILED_ROWS", 0)
+        return request.param
+    monkeypatch.setattr(similarity, "_maxscore", None)
     return fast_or_fallback(request, monkeypatch, similarity, "_sp_matmul_topn", "sparse_dot_topn", "scipy")
 
 
