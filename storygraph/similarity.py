@@ -6,8 +6,10 @@ is the cosine), counted on several cores (:mod:`storygraph.tfidf`). Pairs are fo
 (in publication order) with only the columns published within ``window_days``
 of the block, so memory is bounded by the block, never by N x N. Each article
 keeps its ``top_k`` best neighbours at or above ``threshold``; a pair is kept
-when either side keeps it. A block's product comes from sparse_dot_topn where it is
-installed (only each row's best few are kept) and from scipy otherwise, with the same result.
+when either side keeps it. A block's pairs come from a compiled search that skips common words
+(:mod:`storygraph.maxscore`, numba) from :data:`_COMPILED_ROWS` rows up where numba is
+installed, else from sparse_dot_topn's product (only each row's best few are kept), else from
+scipy's: the same pairs, bit for bit, on every path.
 
 :func:`tfidf_edges` is the default edge source (:data:`storygraph.graph.EdgeSource`):
 the similar pairs and the related links, weighted by :func:`storygraph.graph.edge_weights`.
@@ -172,9 +174,10 @@ def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols:
     return _best_per_row(left[keep], right[keep], sims[keep], top_k)
 
 
-#: the compiled search from this many rows up: below, importing numba and loading the compiled
-#: code (~0.8 s) costs more than the search saves (the real corpus's whole search is ~0.3 s)
-_COMPILED_ROWS = 20_000
+#: the compiled search from this many rows up. Below, importing numba and loading the compiled
+#: code (~0.5-0.8 s) costs more than it saves, and on short texts (the 30,322 tweets: 0.6-0.7 s
+#: against sparse_dot_topn's 0.4-0.5 s) the search itself is slower (docs/scale.md)
+_COMPILED_ROWS = 100_000
 
 
 def _compiled_path(matrix: sp.csr_matrix, threshold: float, top_k: int) -> bool:
