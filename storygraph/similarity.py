@@ -175,9 +175,10 @@ def block_top_k(matrix: sp.csr_matrix, days: np.ndarray, rows: np.ndarray, cols:
 
 
 #: the compiled search from this many rows up. Below, importing numba and loading the compiled
-#: code (~0.5-0.8 s) costs more than it saves, and on short texts (the 30,322 tweets: 0.6-0.7 s
-#: against sparse_dot_topn's 0.4-0.5 s) the search itself is slower (docs/scale.md)
-_COMPILED_ROWS = 100_000
+#: code (0.5-0.8 s, and ~100-200 MB in the parent) costs about what it saves: a whole cold run
+#: of synthetic 100k (186,398 rows) took its similarity stage from 7.25 to 7.8 s with it. On
+#: short texts (the 30,322 tweets) the search itself is slower (docs/scale.md, ninth session)
+_COMPILED_ROWS = 500_000
 
 
 def _compiled_path(matrix: sp.csr_matrix, threshold: float, top_k: int) -> bool:
