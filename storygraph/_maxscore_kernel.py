@@ -125,7 +125,7 @@ def top_of_row(row, lo, hi, cols, dated, indptr, indices, data, p_indptr, p_pos,
     for p in range(m - 1, -1, -1):
         rest[p] = rest[p + 1] + bound[walk[p]]
     # float32 sums (the cosines, the partial sums) may stray from the real values by
-    # ~(m + 1) roundings of 2**-24 each; the bounds are compared with room for twice that
+    # ~(m + 1) roundings of 2**-24 each; the bounds are compared with room for four times both
     margin = 1e-6 + 5e-7 * m
     bar = np.float64(threshold)
     n_touched = 0

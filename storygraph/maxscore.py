@@ -24,8 +24,10 @@ ties by column).
 The bounds are compared with a margin (a few float32 roundings a word) so that rounding in the
 float32 sums can never make a skipped column one that should have been kept.
 
-The loop is compiled by numba (``pip install 'storygraph[fast]'``); without numba
-:data:`available` is False and the stage uses its product path, with the same result.
+The loop is compiled by numba (``pip install 'storygraph[fast]'``) the first time a run uses it
+(~4 s), and numba caches the compiled code beside the module (or, where that is not writable, in
+the user's cache folder; ``NUMBA_CACHE_DIR`` sets another). Without numba :data:`available` is
+False and the stage uses its product path, with the same result.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from .graph import build_edges, days
 from .model import Edges, NodeTable, Notice, Pairs
 from .progress import Tick
 from .tfidf import tfidf_matrix  # re-exported: the stage's vectors
-
 from . import maxscore
 
 try:  # threshold-aware sparse product: 2-3x faster blocks, the same pairs (see block_top_k)
