@@ -52,7 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .groupsums import Level, spread, spread_sums, time_vectors
-from .sparse import group_sums, row_dots, row_norms_squared
+from .sparse import group_sums, row_dots, row_norms_squared, sorted_unique
 
 if TYPE_CHECKING:
     from .model import Edges
@@ -176,7 +176,7 @@ def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) ->
             merged = _leiden(k, a, b, np.maximum(weight, 0.0), size, cohesion, seed)
         else:
             merged = pair_merges(k, a, b, weight - cohesion * size[a] * size[b])
-        if len(np.unique(merged)) == k:  # nothing merged (pair_merges keeps the labels of the groups it joins into)
+        if len(sorted_unique(merged)) == k:  # nothing merged (pair_merges keeps the labels of the groups it joins into)
             break
         label = relabel(merged[label])
     return label

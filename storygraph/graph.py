@@ -22,6 +22,7 @@ import numpy as np
 
 from .model import Article, Edges, Node, NodeTable, Notice, Pairs, RelatedRef
 from .progress import Tick
+from .sparse import sorted_unique
 from .urls import canonical_url
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def build_edges(
     """
     n = len(table.nodes)
     rel_left, rel_right = table.related[:, 0], table.related[:, 1]
-    keys = np.union1d(similar.left * n + similar.right, rel_left * n + rel_right)
+    keys = sorted_unique(np.concatenate([similar.left * n + similar.right, rel_left * n + rel_right]))
     left, right = keys // n, keys % n
     sim = np.zeros(len(keys), dtype=np.float64)
     is_similar = np.zeros(len(keys), dtype=bool)

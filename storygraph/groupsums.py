@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .sparse import group_sums, row_dots
+from .sparse import group_sums, row_dots, sorted_unique
 
 __all__ = ["time_vectors", "spread", "pair_dots", "Level", "spread_sums"]
 
@@ -91,7 +91,7 @@ class Level:
 
 def _same_groups(old: np.ndarray, new: np.ndarray, k_old: int, k_new: int) -> np.ndarray:
     """For each new group, the old group with exactly its members, else -1."""
-    pairs = np.unique(old * k_new + new)
+    pairs = sorted_unique(old * k_new + new)
     olds, news = pairs // k_new, pairs % k_new
     alone = (np.bincount(news, minlength=k_new)[news] == 1) & (np.bincount(olds, minlength=k_old)[olds] == 1)
     same = np.full(k_new, -1, dtype=np.int64)

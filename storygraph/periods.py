@@ -42,6 +42,7 @@ import scipy.sparse as sp
 
 from . import cohesion as objective
 from .groupsums import Level, time_vectors
+from .sparse import sorted_unique
 
 if TYPE_CHECKING:
     from .model import Edges
@@ -189,7 +190,7 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
         level = Level(z, sub, k, a, b, level)
         size = np.bincount(sub, minlength=k).astype(np.float64)
         merged = objective.pair_merges(k, a, b, level.dots + link - cohesion * size[a] * size[b])
-        if len(np.unique(merged)) == k:  # nothing joined
+        if len(sorted_unique(merged)) == k:  # nothing joined
             break
         sub = objective.relabel(merged[sub])
     return _relabelled(label, nodes, sub)

@@ -1,11 +1,32 @@
-"""Sparse-matrix helpers shared by the community and story stages."""
+"""Sparse-matrix and integer-array helpers shared by the graph, community and story stages."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["group_sums", "row_dots", "row_norms_squared"]
+__all__ = ["group_sums", "row_dots", "row_norms_squared", "sorted_unique"]
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a 1-D integer array, ascending: what ``np.unique(values)`` returns.
+
+    Found by sorting a copy and keeping each value that differs from the one before it. numpy
+    2.3 and later find ``np.unique``'s values (when no index, inverse or count is asked for)
+    with a hash table, which is about 100 times slower than a sort on the large key arrays
+    of big runs: 16 million int64 edge keys took 25 s against 0.2 s (numpy 2.4.6), and
+    ``np.union1d`` of the edge keys was 28 s of a 1M-article run.
+    """
+    values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "iub":
+        raise TypeError(f"sorted_unique takes a 1-D integer array, not {values.ndim}-D {values.dtype}")
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def group_sums(matrix: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matrix:
