@@ -48,7 +48,8 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True, exclude: 
         groups.setdefault(article.key or canonical_url(article.url), []).append(article)
     nodes = {key: _node_from_files(key, group) for key, group in groups.items()}
     aliases = _aliases(groups)
-    links: list[tuple[str, str]] = []
+    sources: list[str] = []  # a link is (sources[i], targets[i]): two flat lists, no tuple a link
+    targets: list[str] = []
     refs = 0
     if use_related:
         for key in sorted(groups):
@@ -62,16 +63,21 @@ def build_nodes(articles: Iterable[Article], use_related: bool = True, exclude: 
                         continue
                     if target not in nodes:
                         nodes[target] = _node_from_ref(target, ref)
-                    links.append((key, target))
+                    sources.append(key)
+                    targets.append(target)
     ordered = sorted(nodes)
     index = {key: i for i, key in enumerate(ordered)}
-    return NodeTable([nodes[k] for k in ordered], _index_pairs(links, index), refs)
+    return NodeTable([nodes[k] for k in ordered], _index_pairs(sources, targets, index), refs)
 
 
-def _index_pairs(links: list[tuple[str, str]], index: dict[str, int]) -> np.ndarray:
-    pairs = np.array([(index[a], index[b]) for a, b in links], dtype=np.int64).reshape(-1, 2)
-    pairs.sort(axis=1)
-    return np.unique(pairs, axis=0)
+def _index_pairs(sources: list[str], targets: list[str], index: dict[str, int]) -> np.ndarray:
+    """The links as sorted, distinct ``(lo, hi)`` node pairs (an array of shape ``(m, 2)``)."""
+    left = np.fromiter(map(index.__getitem__, sources), dtype=np.int64, count=len(sources))
+    right = np.fromiter(map(index.__getitem__, targets), dtype=np.int64, count=len(targets))
+    # one integer key a pair, in (lo, hi) order: sorting the keys sorts the pairs as rows
+    n = max(len(index), 1)
+    keys = sorted_unique(np.minimum(left, right) * n + np.maximum(left, right))
+    return np.column_stack([keys // n, keys % n])
 
 
 def _node_from_files(key: str, group: list[Article]) -> Node:
