@@ -26,7 +26,7 @@ from .cachecli import CommandError, cache_group
 from .errors import StorygraphError
 from .export import FORMATS, format_for
 from .options import ALGORITHMS, ClusterOptions
-from .runtime import gc_off_for_this_process
+from .runtime import exit_at_once, gc_off_for_this_process
 
 if TYPE_CHECKING:
     from .result import ClusterResult
@@ -43,9 +43,15 @@ def main() -> None:
 main.add_command(cache_group)
 
 
+_OWN_PROCESS = False  # True in the executable (run): the process ends with the command
+
+
 def run() -> None:
     """The ``storygraph`` executable: :func:`main` in a process of its own, which exits when
-    the command is done, so the cyclic collector stays off for good (see storygraph/runtime.py)."""
+    the command is done, so the cyclic collector stays off for good and a finished ``cluster``
+    exits without freeing its result object by object (see storygraph/runtime.py)."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     gc_off_for_this_process()
     main()
 
@@ -187,6 +193,8 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     if fp is not None and not any(n.field == "cache" for n in result.loaded.notices):  # only input-made bytes
         runcache.record(runs, fp, output, _summary(result, previous_file))
     _report(result, export, output, time.perf_counter() - started, quiet, verbose, previous_file)
+    if _OWN_PROCESS:
+        exit_at_once()
 
 
 def _run_cache(content, options: ClusterOptions, fmt: str, output: str, reads: dict):

@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-__all__ = ["paused_gc", "without_gc", "gc_off_for_this_process"]
+__all__ = ["paused_gc", "without_gc", "gc_off_for_this_process", "exit_at_once"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -54,3 +56,21 @@ def gc_off_for_this_process() -> None:
     after need not turn it back on at all.
     """
     gc.disable()
+
+
+def exit_at_once() -> None:
+    """End this process now, with status 0, without freeing its objects one by one.
+
+    For a command-line process whose work is done: its output written and closed, its pools
+    and caches shut. The interpreter's normal way out frees every object the run still holds,
+    one reference at a time, and at a million articles that took about 16 s after the summary
+    line (the run's own timer 624.0 s, the process 641.6 s). stdout and stderr are flushed
+    first; when that fails (a reader that closed the pipe), this returns, and the normal way
+    out reports the error with its usual status.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(0)

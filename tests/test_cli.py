@@ -152,3 +152,25 @@ def test_import_and_help_stay_light():
 def test_module_entry_point_runs():
     res = subprocess.run([sys.executable, "-m", "storygraph", "--version"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0 and __version__ in res.stdout
+
+
+def test_executable_exits_at_once_with_its_output_whole(tmp_path):
+    # the executable ends a finished `cluster` with os._exit: stdout and stderr must be flushed first
+    res = subprocess.run([sys.executable, "-m", "storygraph", "cluster", str(FIXTURES), "-o", "-", "--no-cache", "-v"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)  # a truncated document would not parse
+    assert len(doc["nodes"]) > 100
+    assert re.search(r"^  export\s+[0-9.]+ s", res.stderr, re.M)
+    assert re.search(r"^storygraph: \d+ files, .* -> stdout in [0-9.]+ s$", res.stderr, re.M)
+
+
+def test_exit_at_once_returns_when_stdout_cannot_be_flushed(monkeypatch):
+    from storygraph.runtime import exit_at_once
+
+    class Closed:
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    exit_at_once()  # returns (the normal way out reports the error); os._exit would end pytest here
