@@ -1,4 +1,4 @@
-"""storygraph.sparse.sorted_unique: np.unique's values, found by sorting."""
+"""storygraph.sparse: sorted_unique (np.unique's values, found by sorting) and row_dots in runs."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from storygraph.sparse import sorted_unique
+import scipy.sparse as sp
+
+from storygraph import sparse
+from storygraph.sparse import row_dots, sorted_unique
 
 _INTS = st.sampled_from([np.int64, np.int32, np.uint8, np.uint64, np.bool_])
 
@@ -34,3 +37,16 @@ def test_leaves_its_input_alone_and_handles_large_keys():
 def test_refuses_what_it_is_not_for(bad):
     with pytest.raises(TypeError):
         sorted_unique(bad)
+
+
+@pytest.mark.parametrize("entries", [1, 3, 7, 1 << 22])
+def test_row_dots_in_runs_are_the_dots_of_one_pass(monkeypatch, entries):
+    rng = np.random.default_rng(entries)
+    rows = sp.random(40, 300, density=0.1, format="csr", random_state=rng, dtype=np.float64)
+    table = sp.random(25, 300, density=0.3, format="csr", random_state=rng, dtype=np.float64)
+    table.sort_indices()
+    r, t = rng.integers(0, 40, 500), rng.integers(0, 25, 500)
+    whole = row_dots(rows, r, table, t)  # the default: every pair in one run here
+    monkeypatch.setattr(sparse, "_DOT_ENTRIES", entries)
+    assert np.array_equal(row_dots(rows, r, table, t), whole)  # bit for bit
+    assert np.allclose(whole, np.einsum("ij,ij->i", rows.toarray()[r], table.toarray()[t]))
