@@ -86,7 +86,8 @@ def row_dots(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t: np.nda
 
 
 #: Entries of the pairs' ``rows`` rows looked up at a time: each step holds a few arrays of this
-#: length, where all the pairs at once held them for every entry (over a GB at 1M articles).
+#: length, where all the pairs at once held them for every entry (in the join across periods of
+#: a 1M-article run that was 0.29 GB of the communities stage's peak: docs/scale.md).
 _DOT_ENTRIES = 1 << 22
 
 
