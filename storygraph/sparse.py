@@ -100,10 +100,11 @@ def _row_dots_sorted(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t
     table_keys = table_rows * width + table.indices
     # pairs a run at a time, each pair whole in one run: its entries are summed as in one pass
     ends = np.cumsum(count)
+    begins = ends - count
     out = np.empty(len(r))
     start = 0
     while start < len(r):
-        stop = max(int(np.searchsorted(ends, ends[start] - count[start] + _DOT_ENTRIES, side="right")), start + 1)
+        stop = max(int(np.searchsorted(ends, begins[start] + _DOT_ENTRIES, side="right")), start + 1)
         out[start:stop] = _dots_of_run(rows, r[start:stop], count[start:stop], table, table_keys, width, t[start:stop])
         start = stop
     return out
@@ -114,7 +115,7 @@ def _dots_of_run(rows: sp.csr_matrix, r: np.ndarray, count: np.ndarray, table: s
     total = int(count.sum())
     owner = np.repeat(np.arange(len(r)), count)
     position = np.repeat(rows.indptr[r] - np.cumsum(count) + count, count) + np.arange(total)
-    wanted = np.asarray(t)[owner].astype(np.int64) * width + rows.indices[position]
+    wanted = t[owner].astype(np.int64) * width + rows.indices[position]
     at = np.minimum(np.searchsorted(table_keys, wanted), len(table_keys) - 1)
     hit = table_keys[at] == wanted
     values = np.where(hit, rows.data[position].astype(np.float64) * table.data[at], 0.0)
