@@ -186,7 +186,7 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
                          overrides=overrides_file, previous=previous_file)
         _require_items(result.loaded, content)
         export_started = time.perf_counter()
-        write(result, output, chosen[0])
+        write(result, output, chosen[0], jobs=options.jobs)
         export = (time.perf_counter() - export_started, peak_rss())  # not a stage of the run: timed here
     except StorygraphError as exc:
         raise CommandError(str(exc)) from None

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ExportError
-from ..io import encode, write_atomic
+from ..io import write_atomic
 from ..runtime import without_gc
+from .sections import Piece, encoded, flatten, write_pieces
 
 if TYPE_CHECKING:
     from ..model import Clustering
@@ -44,54 +45,44 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
     raise ExportError(f"{path}: cannot tell the format from the extension {suffix!r}; use --format")
 
 
-def _renderer(format: str) -> Callable[["Clustering"], Iterable[str]]:
-    """Each format is a generator of text pieces, so a large graph is never held as one string."""
+def _renderer(format: str) -> Callable[["Clustering"], Iterable[Piece]]:
+    """Each format is a generator of text pieces, so a large graph is never held as one
+    string; some pieces are sections that another process may render (sections.py)."""
     if format == "json":
-        from .jsondoc import json_chunks
-        return json_chunks
+        from .jsondoc import json_pieces
+        return json_pieces
     if format == "graphml":
-        from .graphml import graphml_chunks
-        return graphml_chunks
+        from .graphml import graphml_pieces
+        return graphml_pieces
     if format == "html":
         from .html import html_bytes
         return lambda result: [html_bytes(result).decode("utf-8")]
-    from .gexf import gexf_chunks
-    return gexf_chunks
+    from .gexf import gexf_pieces
+    return gexf_pieces
 
 
 def render(result: "Clustering", format: str) -> bytes:
     """The bytes of ``result`` in ``format``."""
-    return b"".join(_encoded(_renderer(format_for("", format))(result)))
+    return b"".join(encoded(flatten(_renderer(format_for("", format))(result))))
 
 
 @without_gc
-def write(result: "Clustering", path: str | os.PathLike, format: str | None = None) -> None:
+def write(result: "Clustering", path: str | os.PathLike, format: str | None = None, *, jobs: int = 0) -> None:
     """Write ``result`` to ``path`` in ``format`` (default: from the extension; ``-`` is
     stdout, JSON by default), streaming, through a temporary file renamed into place.
+
+    ``jobs`` (0 = one per core, 1 = this process only) lets a large graph's nodes and
+    edges be formatted side by side in forked processes; the bytes are the same.
 
     >>> storygraph.write(storygraph.cluster("fixtures/content"), "stories.gexf")  # doctest: +SKIP
 
     Raises :class:`~storygraph.errors.ExportError` for an unknown format or an unwritable path.
     """
     fmt = format_for(path, format)
-    chunks = _encoded(_renderer(fmt)(result))
+    pieces = _renderer(fmt)(result)
+    workers = jobs or os.cpu_count() or 1
     if str(path) == "-":
-        for chunk in chunks:
-            sys.stdout.buffer.write(chunk)
+        write_pieces(sys.stdout.buffer, pieces, workers=workers)
         sys.stdout.buffer.flush()
     else:
-        write_atomic(Path(path), chunks)
-
-
-def _encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
-    """UTF-8 bytes in blocks of about ``size`` characters (few write calls, bounded memory)."""
-    batch: list[str] = []
-    held = 0
-    for chunk in chunks:
-        batch.append(chunk)
-        held += len(chunk)
-        if held >= size:
-            yield encode("".join(batch))
-            batch, held = [], 0
-    if batch:
-        yield encode("".join(batch))
+        write_atomic(Path(path), lambda handle: write_pieces(handle, pieces, workers=workers))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import quoteattr
 
 from ..io import xml_safe
 from .jsondoc import check_finite, iso
@@ -17,7 +18,7 @@ from .jsondoc import check_finite, iso
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["gephi_nodes", "gephi_edges", "EDGE_KEYS", "attribute_types", "scalar_text"]
+__all__ = ["gephi_nodes", "gephi_edges", "quoted_ids", "EDGE_KEYS", "attribute_types", "scalar_text"]
 
 
 def gephi_nodes(result: "Clustering", colors_as: str = "rgb") -> Iterator[tuple[str, dict]]:
@@ -58,6 +59,11 @@ def gephi_nodes(result: "Clustering", colors_as: str = "rgb") -> Iterator[tuple[
 
 #: Edge attributes and their XML types, in output order.
 EDGE_KEYS = [("kind", "string"), ("weight", "double"), ("similarity", "double")]
+
+
+def quoted_ids(result: "Clustering") -> list[str]:
+    """Each node's id as an XML attribute value (quoted, escaped), as :func:`gephi_nodes` names it."""
+    return [quoteattr(xml_safe(node.id)) for node in result.nodes]
 
 
 def gephi_edges(result: "Clustering", node_ids: list[str]) -> Iterator[tuple[str, str, str, str, str]]:

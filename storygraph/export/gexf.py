@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from .._version import __version__
-from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
+from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, quoted_ids, scalar_text
+from .sections import Piece, Section, flatten
 
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["gexf_chunks"]
+__all__ = ["gexf_chunks", "gexf_pieces"]
 
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -33,6 +34,11 @@ _OWN = {"node": ("label", "viz"), "edge": ("weight",)}  # GEXF's own fields, not
 def gexf_chunks(result: "Clustering") -> Iterator[str]:
     """GEXF 1.3 as pieces of text. ``lastmodifieddate`` is the latest publication
     date in the data (not today) so the same input always gives the same bytes."""
+    return flatten(gexf_pieces(result))
+
+
+def gexf_pieces(result: "Clustering") -> Iterator[Piece]:
+    """:func:`gexf_chunks` with the nodes and the edges each a :class:`~.sections.Section`."""
     nodes = gephi_nodes(result, "viz")
     first = next(nodes, None)
     node_keys = attribute_types(first[1] if first else {}, _OWN["node"])
@@ -44,23 +50,29 @@ def gexf_chunks(result: "Clustering") -> Iterator[str]:
     yield _attribute_block("node", node_keys)
     yield _attribute_block("edge", edge_keys)
     yield "    <nodes>\n"
-    ids = []
-    for node, data in itertools.chain([first] if first else [], nodes):
-        ids.append(quoteattr(node))
+    yield Section(lambda: _node_lines(itertools.chain([first] if first else [], nodes), node_keys), len(result.nodes))
+    yield "    </nodes>\n    <edges>\n"
+    yield Section(lambda: _edge_lines(result), len(result.edges))
+    yield "    </edges>\n  </graph>\n</gexf>\n"
+
+
+def _node_lines(nodes: Iterator[tuple[str, dict]], node_keys: list[tuple[str, str]]) -> Iterator[str]:
+    for node, data in nodes:
         c = data["viz"]["color"]
         yield (
-            f"      <node id={ids[-1]} label={quoteattr(data['label'])}>\n"
+            f"      <node id={quoteattr(node)} label={quoteattr(data['label'])}>\n"
             f"{_attvalues(data, node_keys)}"
             f'        <viz:color r="{c["r"]}" g="{c["g"]}" b="{c["b"]}" a="1.0" />\n      </node>\n'
         )
-    yield "    </nodes>\n    <edges>\n"
-    for number, (a, b, kind, weight, sim) in enumerate(gephi_edges(result, ids)):
+
+
+def _edge_lines(result: "Clustering") -> Iterator[str]:
+    for number, (a, b, kind, weight, sim) in enumerate(gephi_edges(result, quoted_ids(result))):
         yield (
             f'      <edge source={a} target={b} id="{number}" weight="{weight}">\n'
             f'        <attvalues>\n          <attvalue for="0" value="{kind}" />\n'
             f'          <attvalue for="1" value="{sim}" />\n        </attvalues>\n      </edge>\n'
         )
-    yield "    </edges>\n  </graph>\n</gexf>\n"
 
 
 def _attribute_block(scope: str, keys: list[tuple[str, str]]) -> str:

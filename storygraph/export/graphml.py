@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, scalar_text
+from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, quoted_ids, scalar_text
+from .sections import Piece, Section, flatten
 
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["graphml_chunks"]
+__all__ = ["graphml_chunks", "graphml_pieces"]
 
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -37,22 +38,31 @@ def graphml_chunks(result: "Clustering") -> Iterator[str]:
     ``d3`` as the node label, so keys are named (``label``, ``story``, ``r`` ...).
     Every node has the same attributes with the same types (see gephi.py).
     """
+    return flatten(graphml_pieces(result))
+
+
+def graphml_pieces(result: "Clustering") -> Iterator[Piece]:
+    """:func:`graphml_chunks` with the nodes and the edges each a :class:`~.sections.Section`."""
     nodes = gephi_nodes(result, "rgb")
     first = next(nodes, None)
     node_keys = attribute_types(first[1] if first else {})
     yield _HEADER
     yield from _key_lines("node", node_keys) + _key_lines("edge", EDGE_KEYS if len(result.edges) else [])
     yield '  <graph edgedefault="undirected">\n'
-    ids = []
-    for node, data in itertools.chain([first] if first else [], nodes):
-        ids.append(node)
+    yield Section(lambda: _node_lines(itertools.chain([first] if first else [], nodes), node_keys), len(result.nodes))
+    yield Section(lambda: _edge_lines(result), len(result.edges))
+    yield "  </graph>\n</graphml>\n"
+
+
+def _node_lines(nodes: Iterator[tuple[str, dict]], node_keys: list[tuple[str, str]]) -> Iterator[str]:
+    for node, data in nodes:
         yield f"    <node id={quoteattr(node)}>\n{_data(data, node_keys)}    </node>\n"
-    quoted = [quoteattr(i) for i in ids]
-    del ids
-    for a, b, kind, weight, sim in gephi_edges(result, quoted):
+
+
+def _edge_lines(result: "Clustering") -> Iterator[str]:
+    for a, b, kind, weight, sim in gephi_edges(result, quoted_ids(result)):
         yield (f"    <edge source={a} target={b}>\n      <data key=\"kind\">{kind}</data>\n"
                f"      <data key=\"weight\">{weight}</data>\n      <data key=\"similarity\">{sim}</data>\n    </edge>\n")
-    yield "  </graph>\n</graphml>\n"
 
 
 def _key_lines(scope: str, keys: list[tuple[str, str]]) -> list[str]:

@@ -21,11 +21,12 @@ from .._version import __version__
 from ..errors import ExportError
 from ..io import encode
 from ..model import KINDS
+from .sections import Piece, Section, flatten
 
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "iso", "parameters", "check_finite", "round6"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", "iso", "parameters", "check_finite", "round6"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.5"
@@ -46,8 +47,8 @@ def document(result: "Clustering") -> dict:
 
 
 def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
-    """The document's top-level (key, value) pairs in order: nodes and edges as iterators
-    (``nodes(result)`` and ``edges(result)`` supply them), the rest as values."""
+    """The document's top-level (key, value) pairs in order: nodes and edges as
+    ``nodes(result)`` and ``edges(result)`` give them, the rest as values."""
     return [
         ("schema_version", SCHEMA_VERSION),
         ("generator", {"name": "storygraph", "version": __version__}),
@@ -167,16 +168,38 @@ def json_chunks(result: "Clustering") -> Iterator[str]:
     ``allow_nan=False``: a NaN would be written as the token ``NaN``, which strict
     parsers refuse; failing loudly is better than an output other services cannot read.
     """
-    for number, (key, value) in enumerate(_sections(result, _node_texts, _edge_texts)):
+    return flatten(json_pieces(result))
+
+
+def json_pieces(result: "Clustering") -> Iterator[Piece]:
+    """:func:`json_chunks` with the nodes and the edges each a :class:`~.sections.Section`,
+    which the writer may format side by side (the same text)."""
+    sections = _sections(result, _node_section, _edge_section)
+    for number in range(len(sections)):
+        key, value = sections[number]
+        sections[number] = None  # not held once written: the stories' dicts, not through the nodes and edges
         yield ("{" if number == 0 else ",") + _dump(key) + ":"
-        if not isinstance(value, Iterator):
+        if isinstance(value, Section):
+            yield "["
+            yield value
+            yield "]"
+        else:
             yield _dump(value)
-            continue
-        yield "["
-        for count, text in enumerate(value):  # blocks of items, each already JSON joined with ","
-            yield ("," if count else "") + text
-        yield "]"
     yield "}\n"
+
+
+def _node_section(result: "Clustering") -> Section:
+    return Section(lambda: _joined(_node_texts(result)), len(result.nodes))
+
+
+def _edge_section(result: "Clustering") -> Section:
+    return Section(lambda: _joined(_edge_texts(result)), len(result.edges))
+
+
+def _joined(blocks: Iterator[str]) -> Iterator[str]:
+    """Blocks of items, each already JSON joined with ",", joined with "," in turn."""
+    for count, text in enumerate(blocks):
+        yield ("," if count else "") + text
 
 
 def _node_texts(result: "Clustering") -> Iterator[str]:

@@ -1,0 +1,126 @@
+"""The export's sections: formatted side by side in a forked worker, the same bytes as in order."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import storygraph
+from storygraph.errors import ExportError
+from storygraph.export import render, sections, write
+from storygraph.export.sections import Section, flatten, write_pieces
+
+from conftest import FIXTURES, ROOT
+
+pytestmark = pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                                reason="side-by-side sections need fork")
+
+
+@pytest.fixture
+def always_side_by_side(monkeypatch):
+    """Every section large enough for a worker, so the fixtures take the parallel path."""
+    monkeypatch.setattr(sections, "PARALLEL_MIN_ITEMS", 0)
+
+
+def _texts(tag: str, n: int):
+    return lambda: (f"{tag}{i}:{os.getpid()};" for i in range(n))
+
+
+def _written(pieces, workers: int) -> bytes:
+    handle = io.BytesIO()
+    write_pieces(handle, pieces, workers=workers)
+    return handle.getvalue()
+
+
+def test_the_later_section_is_formatted_by_another_process(always_side_by_side):
+    text = _written(["[", Section(_texts("n", 3), 3), "|", Section(_texts("e", 4), 4), "]"], workers=2).decode()
+    head, tail = text[1:-1].split("|")
+    first_pids = {part.split(":")[1] for part in head.split(";") if part}
+    later_pids = {part.split(":")[1] for part in tail.split(";") if part}
+    assert first_pids == {str(os.getpid())}
+    assert len(later_pids) == 1 and later_pids != first_pids
+    assert [p.split(":")[0] for p in tail.split(";") if p] == ["e0", "e1", "e2", "e3"]
+
+
+def test_one_worker_or_small_sections_stay_in_this_process(monkeypatch):
+    pieces = lambda: ["<", Section(_texts("n", 2), 2), Section(_texts("e", 2), 2), ">"]
+    assert str(os.getpid()) in _written(pieces(), workers=1).decode().split(";")[-2]
+    monkeypatch.setattr(sections, "PARALLEL_MIN_ITEMS", 3)  # both sections under the bar
+    assert _written(pieces(), workers=2).decode().count(f":{os.getpid()};") == 4
+
+
+def test_bytes_equal_the_flat_text_for_every_layout(always_side_by_side):
+    plain = lambda tag, n: Section(lambda: (f"{tag}{i}é," for i in range(n)), n)
+    layouts = [
+        [],
+        ["only text"],
+        [plain("a", 5)],
+        ["x", plain("a", 0), "y", plain("b", 3), "z"],
+        [plain("a", 2), plain("b", 2), plain("c", 2), "end"],
+        ["{", plain("a", 4000), ",", "", plain("b", 9000), "}\n"],
+    ]
+    for layout in layouts:
+        expected = "".join(flatten(layout)).encode()
+        assert _written(layout, workers=2) == expected
+        assert _written(layout, workers=1) == expected
+
+
+def test_an_error_in_the_worker_is_raised_here(always_side_by_side):
+    def failing():
+        yield "ok,"
+        raise ExportError("an edge weight is nan: not a finite number")
+
+    with pytest.raises(ExportError, match="not a finite number"):
+        _written([Section(_texts("n", 2), 2), Section(failing, 2)], workers=2)
+
+
+def test_a_worker_that_dies_is_replaced_by_this_process(always_side_by_side):
+    parent = os.getpid()
+
+    def dies_in_the_worker():
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield from ("e0,", "e1,")
+
+    text = _written(["[", Section(_texts("n", 2), 2), "|", Section(dies_in_the_worker, 2), "]"], workers=2)
+    assert text.decode().endswith("|e0,e1,]")
+
+
+def test_json_file_and_stdout_are_the_rendered_bytes(always_side_by_side, tmp_path):
+    result = storygraph.cluster(FIXTURES)
+    expected = render(result, "json")
+    write(result, tmp_path / "out.json", jobs=2)
+    assert (tmp_path / "out.json").read_bytes() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # the worker's file is gone
+    script = ("import storygraph; from storygraph.export import sections, write; sections.PARALLEL_MIN_ITEMS = 0; "
+              f"write(storygraph.cluster({str(FIXTURES)!r}), '-', jobs=2)")
+    piped = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, cwd=ROOT)
+    assert piped.stdout == expected
+
+
+def test_the_cli_passes_its_jobs_to_the_writer(always_side_by_side, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from storygraph.cli import main
+
+    seen = []
+    real = sections.write_pieces
+    monkeypatch.setattr(sections, "write_pieces", lambda h, p, workers: seen.append(workers) or real(h, p, workers=workers))
+    import storygraph.export as export
+
+    monkeypatch.setattr(export, "write_pieces", sections.write_pieces)
+    out = tmp_path / "one.json"
+    done = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(out), "-q", "--no-cache", "-j", "1"])
+    assert done.exit_code == 0, done.output
+    assert seen == [1]
+    assert out.read_bytes() == render(storygraph.cluster(FIXTURES), "json")
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf", "html"])
+def test_every_format_writes_its_rendered_bytes_side_by_side(always_side_by_side, tmp_path, fmt):
+    result = storygraph.cluster(FIXTURES)
+    write(result, tmp_path / f"out.{fmt}", jobs=2)
+    assert (tmp_path / f"out.{fmt}").read_bytes() == render(result, fmt)
