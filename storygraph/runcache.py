@@ -47,10 +47,14 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
         root = Path(source.root)
         digest.update(str(root.resolve()).encode("utf-8", "surrogateescape") + b"\0")
         digest.update(f"{source.ignored}\0".encode())
-        for rel in source.paths:
-            digest.update(_state(root / rel, rel))
+        # plain strings, hashed 4,096 lines at a time: a Path and a hash update per file were
+        # half of the fingerprint's time at a million files (py-spy: 19 s before the load began)
+        here = os.fspath(root)
+        for start in range(0, len(source.paths), 4096):
+            lines = [_state(os.path.join(here, rel), rel) for rel in source.paths[start:start + 4096]]
+            digest.update("".join(lines).encode("utf-8", "surrogateescape"))
     elif source.kind == "jsonl":
-        digest.update(_state(Path(source.path), str(Path(source.path).resolve())))
+        digest.update(_state(source.path, str(Path(source.path).resolve())).encode("utf-8", "surrogateescape"))
     else:
         return None
     for name in sorted(files):
@@ -59,12 +63,13 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
     return digest.hexdigest()
 
 
-def _state(path: Path, rel: str) -> bytes:
+def _state(path: str | os.PathLike, rel: str) -> str:
+    """One line of the fingerprint: ``rel`` and the state of the file at ``path``."""
     try:
         st = os.stat(path)
     except OSError as exc:
-        return f"{rel}\0missing:{exc.errno}\n".encode("utf-8", "surrogateescape")
-    return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode("utf-8", "surrogateescape")
+        return f"{rel}\0missing:{exc.errno}\n"
+    return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n"
 
 
 def _entry_path(cache_dir: Path, output: Path) -> Path:
