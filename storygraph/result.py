@@ -73,8 +73,8 @@ class ClusterResult(Clustering):
 
         return dumps(self).decode("utf-8")
 
-    def write(self, path: str | os.PathLike, format: str | None = None) -> None:
-        """``storygraph.write(self, path, format)``."""
+    def write(self, path: str | os.PathLike, format: str | None = None, *, jobs: int = 0) -> None:
+        """``storygraph.write(self, path, format, jobs=jobs)``."""
         from .export import write
 
-        write(self, path, format)
+        write(self, path, format, jobs=jobs)

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -89,37 +90,83 @@ def test_a_worker_that_dies_is_replaced_by_this_process(always_side_by_side):
     assert text.decode().endswith("|e0,e1,]")
 
 
-def test_json_file_and_stdout_are_the_rendered_bytes(always_side_by_side, tmp_path):
+def test_json_file_and_stdout_are_the_rendered_bytes(always_side_by_side, tmp_path, monkeypatch):
+    made = []
+    real_mkstemp = sections.tempfile.mkstemp
+    monkeypatch.setattr(sections.tempfile, "mkstemp", lambda **kw: made.append((kw["prefix"], kw["dir"])) or real_mkstemp(**kw))
     result = storygraph.cluster(FIXTURES)
     expected = render(result, "json")
     write(result, tmp_path / "out.json", jobs=2)
     assert (tmp_path / "out.json").read_bytes() == expected
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # the worker's file is gone
+    worker_files = [os.fspath(folder) for prefix, folder in made if prefix.startswith(".storygraph-section")]
+    assert worker_files == [os.fspath(tmp_path)]  # the worker's file is on the output's disk
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # and gone
     script = ("import storygraph; from storygraph.export import sections, write; sections.PARALLEL_MIN_ITEMS = 0; "
               f"write(storygraph.cluster({str(FIXTURES)!r}), '-', jobs=2)")
     piped = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, cwd=ROOT)
     assert piped.stdout == expected
 
 
+def test_megabytes_through_a_real_file_and_an_appending_one(always_side_by_side, tmp_path):
+    big = lambda tag: Section(lambda: (f"{tag}{i:07d}é" * 40 for i in range(6000)), 6000)  # ~2.6 MB each
+    layout = lambda: ["head", big("n"), "|", big("e"), "tail"]
+    expected = "".join(flatten(layout())).encode()
+    with open(tmp_path / "plain", "wb") as handle:  # sendfile into a regular file
+        write_pieces(handle, layout(), workers=2, scratch=tmp_path)
+    with open(tmp_path / "appended", "ab") as handle:  # O_APPEND: sendfile refuses, the copy goes through a buffer
+        handle.write(b">")
+        write_pieces(handle, layout(), workers=2, scratch=tmp_path)
+    assert (tmp_path / "plain").read_bytes() == expected
+    assert (tmp_path / "appended").read_bytes() == b">" + expected
+
+
+def test_a_large_section_before_a_small_one_keeps_both(monkeypatch):
+    monkeypatch.setattr(sections, "PARALLEL_MIN_ITEMS", 3)
+    layout = ["<", Section(_texts("n", 5), 5), "|", Section(_texts("e", 2), 2), ">"]
+    text = _written(layout, workers=2).decode()
+    assert text.count(f":{os.getpid()};") == 7 and text.startswith("<n0:") and "|e0:" in text and text.endswith(";>")
+
+
+def test_an_error_here_stops_the_worker(always_side_by_side, tmp_path):
+    pid_file, finished = tmp_path / "worker.pid", tmp_path / "worker.finished"
+
+    def slow_worker_part():
+        pid_file.write_text(str(os.getpid()))
+        for _ in range(200):  # 10 s: had it been left to run, the join would wait for this
+            time.sleep(0.05)
+            yield "e,"
+        finished.touch()
+
+    def failing_first():
+        while not pid_file.exists():  # the worker is running
+            time.sleep(0.01)
+        yield "n,"
+        raise ExportError("disk full while writing the nodes")
+
+    with pytest.raises(ExportError, match="disk full"):
+        _written([Section(failing_first, 2), Section(slow_worker_part, 2)], workers=2)
+    with pytest.raises(ProcessLookupError):  # reaped before the error reached us
+        os.kill(int(pid_file.read_text()), 0)
+    assert not finished.exists()  # and killed, not waited for
+
+
 def test_the_cli_passes_its_jobs_to_the_writer(always_side_by_side, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
+    import storygraph.export as export
     from storygraph.cli import main
 
     seen = []
     real = sections.write_pieces
-    monkeypatch.setattr(sections, "write_pieces", lambda h, p, workers: seen.append(workers) or real(h, p, workers=workers))
-    import storygraph.export as export
-
-    monkeypatch.setattr(export, "write_pieces", sections.write_pieces)
-    out = tmp_path / "one.json"
-    done = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(out), "-q", "--no-cache", "-j", "1"])
+    monkeypatch.setattr(export, "write_pieces", lambda h, p, workers, **kw: seen.append(workers) or real(h, p, workers=workers, **kw))
+    out = tmp_path / "three.json"
+    done = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(out), "-q", "--no-cache", "-j", "3"])
     assert done.exit_code == 0, done.output
-    assert seen == [1]
+    assert seen == [3]
     assert out.read_bytes() == render(storygraph.cluster(FIXTURES), "json")
 
 
-@pytest.mark.parametrize("fmt", ["graphml", "gexf", "html"])
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
 def test_every_format_writes_its_rendered_bytes_side_by_side(always_side_by_side, tmp_path, fmt):
     result = storygraph.cluster(FIXTURES)
     write(result, tmp_path / f"out.{fmt}", jobs=2)

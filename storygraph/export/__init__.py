@@ -72,7 +72,8 @@ def write(result: "Clustering", path: str | os.PathLike, format: str | None = No
     stdout, JSON by default), streaming, through a temporary file renamed into place.
 
     ``jobs`` (0 = one per core, 1 = this process only) lets a large graph's nodes and
-    edges be formatted side by side in forked processes; the bytes are the same.
+    edges be formatted side by side in a forked process; the bytes are the same. A host
+    process with threads of its own (a web server) may prefer ``jobs=1``, as for ``cluster``.
 
     >>> storygraph.write(storygraph.cluster("fixtures/content"), "stories.gexf")  # doctest: +SKIP
 
@@ -85,4 +86,5 @@ def write(result: "Clustering", path: str | os.PathLike, format: str | None = No
         write_pieces(sys.stdout.buffer, pieces, workers=workers)
         sys.stdout.buffer.flush()
     else:
-        write_atomic(Path(path), lambda handle: write_pieces(handle, pieces, workers=workers))
+        scratch = Path(path).parent  # the worker's bytes wait on the output's own disk
+        write_atomic(Path(path), lambda handle: write_pieces(handle, pieces, workers=workers, scratch=scratch))

@@ -4,23 +4,26 @@ A renderer (``json_chunks``, ``graphml_chunks`` ...) yields text, and a :class:`
 where a long run of text (the edges, the nodes) can be made independently of the rest.
 :func:`flatten` expands every section in place: the text in order, in this process.
 :func:`write_pieces` writes the same bytes, but renders a later large section in a forked
-process while this one renders the earlier one, then copies the worker's bytes into place:
-on two cores the JSON export of a large graph takes about as long as its larger half
-(nodes or edges) instead of both (docs/scale.md). The worker's bytes go to an unlinked
-temporary file beside the output, so a killed run leaves nothing behind; a worker that
-dies is replaced by rendering its section here; an error raised while rendering (an
-:class:`~storygraph.errors.ExportError`) is raised here as it would be without a worker.
+process while this one renders the earlier one, then copies the worker's bytes into place
+(the JSON of synthetic 100k: 6.1-6.4 s instead of 8.5-8.8 s on two cores; at 1M the gain was
+within the noise, docs/scale.md). The worker's bytes go to an unlinked temporary file beside
+the output, so a killed run leaves nothing behind; a worker that dies is replaced by
+rendering its section here; an error raised while rendering (an
+:class:`~storygraph.errors.ExportError`) is raised here as it would be without a worker, and
+an error here stops the worker.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import errno
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, Union
 
+from ..errors import ExportError
 from ..io import encode
 
 __all__ = ["Section", "Piece", "flatten", "encoded", "write_pieces", "PARALLEL_MIN_ITEMS"]
@@ -66,12 +69,14 @@ def encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
         yield encode("".join(batch))
 
 
-def write_pieces(handle: BinaryIO, pieces: Iterable[Piece], *, workers: int) -> None:
+def write_pieces(handle: BinaryIO, pieces: Iterable[Piece], *, workers: int, scratch: str | os.PathLike | None = None) -> None:
     """Write the bytes of :func:`flatten` (``pieces``) to ``handle``, an open binary file.
 
     With ``workers`` >= 2 (and ``fork`` available), a large section that follows another
     large one is rendered by a forked process while this one renders the first: the two
-    longest parts of an export run side by side. The bytes are the same either way.
+    longest parts of an export run side by side. The worker's bytes wait in an unlinked file
+    in the folder ``scratch`` (the output's own, so on its disk; None: the system's
+    temporary folder). The bytes are the same either way.
     """
     stream = iter(pieces)
     text: list[str] = []
@@ -85,13 +90,11 @@ def write_pieces(handle: BinaryIO, pieces: Iterable[Piece], *, workers: int) -> 
             _write_text(handle, piece.chunks())
             continue
         between, later = _next_section(stream)
-        if later is None or later.items < PARALLEL_MIN_ITEMS:
+        if later is None or later.items < PARALLEL_MIN_ITEMS or not _side_by_side(handle, piece, between, later, scratch):
             _write_text(handle, piece.chunks())
             _write_text(handle, between)
             if later is not None:
                 _write_text(handle, later.chunks())
-            continue
-        _side_by_side(handle, piece, between, later)
     _write_text(handle, text)
 
 
@@ -110,58 +113,70 @@ def _write_text(handle: BinaryIO, chunks: Iterable[str]) -> None:
         handle.write(block)
 
 
-def _side_by_side(handle: BinaryIO, first: Section, between: list[str], later: Section) -> None:
-    """``first`` rendered here while a forked worker renders ``later`` into an unlinked file,
-    whose bytes are then copied after ``between``."""
+def _side_by_side(handle: BinaryIO, first: Section, between: list[str], later: Section,
+                  scratch: str | os.PathLike | None) -> bool:
+    """``first`` and ``between`` written here while a forked worker renders ``later`` into an
+    unlinked file, whose bytes are then appended. False, with nothing written, when no file or
+    process could be had (the caller writes everything in order)."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    folder = _folder_of(handle)
-    fd, path = tempfile.mkstemp(prefix=".storygraph-section.", suffix=".tmp", dir=folder)
-    os.unlink(path)  # the open descriptor keeps it; nothing is left behind whatever happens
+    context = multiprocessing.get_context("fork")
+    if multiprocessing.current_process().daemon:
+        return False  # a daemonic process (a Pool's worker) may not start processes
     try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_share, initargs=(later, fd)) as pool:
-            future = pool.submit(_render_shared)
-            try:
-                _write_text(handle, first.chunks())
-                _write_text(handle, between)
-                done = future.result()
-            except BrokenProcessPool:
-                done = None  # the worker died (killed, out of memory): render its part here
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        if done is None:
+        fd, path = tempfile.mkstemp(prefix=".storygraph-section.", suffix=".tmp", dir=scratch)
+    except OSError:
+        return False
+    try:
+        os.unlink(path)  # the open descriptor keeps it: nothing is left behind, even after a kill
+        receive, send = context.Pipe(duplex=False)
+        worker = context.Process(target=_render_into, args=(later, fd, send, os.getpid()))
+        try:
+            worker.start()
+        except OSError:  # no process to be had (memory, limits)
+            return False
+        finally:
+            send.close()
+        try:
+            _write_text(handle, first.chunks())
+            _write_text(handle, between)
+            size, error = receive.recv()
+        except EOFError:  # the worker died (killed, out of memory): its part is made here
+            size, error = None, None
+        finally:
+            if worker.is_alive():  # an error or an interruption here: the worker's part is not wanted
+                worker.kill()
+            worker.join()
+            receive.close()
+        if error is not None:
+            raise error
+        if size is None:
             _write_text(handle, later.chunks())
         else:
-            _copy(fd, done, handle)
+            _copy(fd, size, handle)
+        return True
     finally:
         os.close(fd)
 
 
-def _folder_of(handle: BinaryIO) -> str | None:
-    """The folder of ``handle``'s file (the worker's file goes beside it, on the same
-    disk), or None (the system's temporary folder) for stdout and other streams."""
-    name = getattr(handle, "name", None)
-    if isinstance(name, str) and os.path.isfile(name):
-        return os.path.dirname(os.path.abspath(name))
-    return None
-
-
 def _copy(fd: int, size: int, handle: BinaryIO) -> None:
     """The first ``size`` bytes of the file ``fd`` appended to ``handle``: in the kernel
-    where it can (``sendfile``), else through a buffer."""
+    where it can (``sendfile``), else through a buffer (a pipe or file that refuses it)."""
     handle.flush()
     offset = 0
-    with contextlib.suppress(OSError, AttributeError):
+    try:
         out = handle.fileno()
-        while offset < size:
+    except (AttributeError, io.UnsupportedOperation):  # an in-memory stream
+        out = None
+    try:
+        while out is not None and offset < size:
             sent = os.sendfile(out, fd, offset, min(size - offset, 1 << 30))
             if sent == 0:
                 break
             offset += sent
+    except OSError as exc:
+        if exc.errno not in _NO_SENDFILE:
+            raise
     while offset < size:
         block = os.pread(fd, min(size - offset, 1 << 20), offset)
         if not block:
@@ -170,25 +185,29 @@ def _copy(fd: int, size: int, handle: BinaryIO) -> None:
         offset += len(block)
 
 
-_SHARED: tuple[Section, int] | None = None  # (the section, its file) in the forked worker
+#: sendfile's ways of saying "not between these two" (an O_APPEND file, some file systems, a socket type)
+_NO_SENDFILE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EBADF, errno.EXDEV})
 
 
-def _share(section: Section, fd: int) -> None:
-    global _SHARED
-    _SHARED = (section, fd)
-
-
-def _render_shared() -> int:
-    """Render the shared section into its file (inherited by ``fork``); its size in bytes."""
-    section, fd = _SHARED  # type: ignore[misc]
-    size = 0
-    for block in encoded(section.chunks()):
-        view = memoryview(block)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-            size += written
-    return size
+def _render_into(section: Section, fd: int, send, parent: int) -> None:
+    """In the forked worker: render ``section`` into the file ``fd`` (inherited) and send back
+    ``(size in bytes, None)``, or ``(None, the exception)``. It stops when its parent is gone."""
+    try:
+        size = 0
+        for block in encoded(section.chunks()):
+            if os.getppid() != parent:
+                os._exit(1)  # the parent was killed: nobody will read this
+            view = memoryview(block)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+                size += written
+        send.send((size, None))
+    except BaseException as exc:  # raised in the parent as it would be without a worker
+        try:
+            send.send((None, exc))
+        except Exception:  # an exception that does not pickle
+            send.send((None, ExportError(f"the export's worker failed: {exc!r}")))
 
 
 def _can_fork() -> bool:
