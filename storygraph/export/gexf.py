@@ -50,24 +50,25 @@ def gexf_pieces(result: "Clustering") -> Iterator[Piece]:
     yield _attribute_block("node", node_keys)
     yield _attribute_block("edge", edge_keys)
     yield "    <nodes>\n"
-    yield Section(lambda: _node_lines(itertools.chain([first] if first else [], nodes), node_keys), len(result.nodes))
+    ids = quoted_ids(result)  # once, for the node lines and the edge lines alike
+    yield Section(lambda: _node_lines(itertools.chain([first] if first else [], nodes), ids, node_keys), len(result.nodes))
     yield "    </nodes>\n    <edges>\n"
-    yield Section(lambda: _edge_lines(result), len(result.edges))
+    yield Section(lambda: _edge_lines(result, ids), len(result.edges))
     yield "    </edges>\n  </graph>\n</gexf>\n"
 
 
-def _node_lines(nodes: Iterator[tuple[str, dict]], node_keys: list[tuple[str, str]]) -> Iterator[str]:
-    for node, data in nodes:
+def _node_lines(nodes: Iterator[tuple[str, dict]], ids: list[str], node_keys: list[tuple[str, str]]) -> Iterator[str]:
+    for (_, data), quoted in zip(nodes, ids):
         c = data["viz"]["color"]
         yield (
-            f"      <node id={quoteattr(node)} label={quoteattr(data['label'])}>\n"
+            f"      <node id={quoted} label={quoteattr(data['label'])}>\n"
             f"{_attvalues(data, node_keys)}"
             f'        <viz:color r="{c["r"]}" g="{c["g"]}" b="{c["b"]}" a="1.0" />\n      </node>\n'
         )
 
 
-def _edge_lines(result: "Clustering") -> Iterator[str]:
-    for number, (a, b, kind, weight, sim) in enumerate(gephi_edges(result, quoted_ids(result))):
+def _edge_lines(result: "Clustering", ids: list[str]) -> Iterator[str]:
+    for number, (a, b, kind, weight, sim) in enumerate(gephi_edges(result, ids)):
         yield (
             f'      <edge source={a} target={b} id="{number}" weight="{weight}">\n'
             f'        <attvalues>\n          <attvalue for="0" value="{kind}" />\n'

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from .gephi import EDGE_KEYS, attribute_types, gephi_edges, gephi_nodes, quoted_ids, scalar_text
 from .sections import Piece, Section, flatten
@@ -49,18 +49,19 @@ def graphml_pieces(result: "Clustering") -> Iterator[Piece]:
     yield _HEADER
     yield from _key_lines("node", node_keys) + _key_lines("edge", EDGE_KEYS if len(result.edges) else [])
     yield '  <graph edgedefault="undirected">\n'
-    yield Section(lambda: _node_lines(itertools.chain([first] if first else [], nodes), node_keys), len(result.nodes))
-    yield Section(lambda: _edge_lines(result), len(result.edges))
+    ids = quoted_ids(result)  # once, for the node lines and the edge lines alike
+    yield Section(lambda: _node_lines(itertools.chain([first] if first else [], nodes), ids, node_keys), len(result.nodes))
+    yield Section(lambda: _edge_lines(result, ids), len(result.edges))
     yield "  </graph>\n</graphml>\n"
 
 
-def _node_lines(nodes: Iterator[tuple[str, dict]], node_keys: list[tuple[str, str]]) -> Iterator[str]:
-    for node, data in nodes:
-        yield f"    <node id={quoteattr(node)}>\n{_data(data, node_keys)}    </node>\n"
+def _node_lines(nodes: Iterator[tuple[str, dict]], ids: list[str], node_keys: list[tuple[str, str]]) -> Iterator[str]:
+    for (_, data), quoted in zip(nodes, ids):
+        yield f"    <node id={quoted}>\n{_data(data, node_keys)}    </node>\n"
 
 
-def _edge_lines(result: "Clustering") -> Iterator[str]:
-    for a, b, kind, weight, sim in gephi_edges(result, quoted_ids(result)):
+def _edge_lines(result: "Clustering", ids: list[str]) -> Iterator[str]:
+    for a, b, kind, weight, sim in gephi_edges(result, ids):
         yield (f"    <edge source={a} target={b}>\n      <data key=\"kind\">{kind}</data>\n"
                f"      <data key=\"weight\">{weight}</data>\n      <data key=\"similarity\">{sim}</data>\n    </edge>\n")
 
