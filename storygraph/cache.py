@@ -2,8 +2,10 @@
 
 Entries live in one SQLite database under the cache folder (``--cache-dir``,
 else ``$STORYGRAPH_CACHE_DIR``, else the user's cache directory), keyed by a
-hash of (absolute path, size, mtime in ns, parser version, size limit). SQLite
-makes it safe for two runs to share a cache. Payloads are JSON, never pickle:
+hash of (absolute path, size, mtime in ns, parser version, size limit). Each key starts with the
+file's absolute path, so the files of a folder, parsed in path order, are inserted in key order:
+SQLite appends to its key index instead of touching a random page of it per entry (at a million
+entries that took 2.6x the CPU). SQLite makes it safe for two runs to share a cache. Payloads are JSON, never pickle:
 an entry that fails to decode or validate is treated as a miss and re-parsed,
 so a corrupt or tampered cache can cost time but never change a result or run
 code. If the cache cannot be opened or written, the run goes on without it.
@@ -27,8 +29,9 @@ from .model import Article, Notice, RelatedRef, Skipped
 
 __all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode", "TRANSIENT"]
 
-#: Bump when Article/Skipped/Notice or the parsing rules change meaning.
-FORMAT = 3
+#: Bump when Article/Skipped/Notice, the parsing rules or the keys change meaning
+#: (4: keys start with the path).
+FORMAT = 4
 _BATCH = 500
 
 
@@ -55,12 +58,19 @@ def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_by
     root. Inode and ctime are in it as well as size and mtime: ``cp -p``,
     ``rsync -t`` and ``tar x`` can rewrite a file keeping size and mtime, but
     they cannot set ctime back.
+
+    The key is ``path`` (for the order of the key index: see the module's docstring) followed
+    by a hash of all of that, which alone tells entries apart; a path that cannot be stored as
+    text (a lone surrogate from an undecodable file name) is written with U+FFFD in its place.
     """
     raw = (
         f"{path}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
         f"\0{max_file_bytes}\0{__version__}\0{FORMAT}"
-    )
-    return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    ).encode("utf-8", "surrogatepass")
+    head = os.fspath(path)
+    if not head.isascii():
+        head = head.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return f"{head} {hashlib.sha1(raw).hexdigest()}"
 
 
 class ParseCache:
