@@ -1,3 +1,5 @@
+import re
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -111,6 +113,50 @@ def test_the_fixed_point_shortcut_never_changes_a_key(url):
     while (step := urls._one_pass_split(text)) != text:
         text = step
     assert canonical_url(url) == text
+
+
+# The canonical shape as one pattern, as _is_fixed_point first tested it: the host and path
+# tests that replaced it (linear, where this pattern backtracks on near misses) must accept
+# exactly what it accepts.
+_SHAPE = re.compile(r"https://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?P<path>/|(?:/[A-Za-z0-9_.~!$&'()*+,;=:@-]+)+)")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_NEAR_CANONICAL, _CANONICAL_LOOKING, st.deferred(lambda: _URLISH), st.text(max_size=40)))
+@example("https://a.b/")
+@example("https://a.b")
+@example("https://a.b//c")
+@example("https://a.b/c/")
+@example("https://A.b/c")
+@example("https://a..b/c")
+@example("https://a.b/c\n")
+@example("https://a.b/amp/c")
+@example("https://a.b/c/AMP")
+@example("https://a.b/c.amp")
+@example("https://a.b/c.Amp.html")
+@example("https://a.b/google-amp")
+@example("https://www.a.b/c")
+def test_the_canonical_shape_is_the_one_pattern_shape(url):
+    from storygraph import urls
+
+    match = _SHAPE.fullmatch(url)
+    expected = match is not None and not (
+        match["host"].startswith(urls._HOST_PREFIXES) or urls._AMP_CDN.match(match["host"])
+        or (last := match["path"].lower().split("/")[-1]).endswith(".amp.html")
+        or (last.endswith(".amp") and len(last) > 4)
+        or not urls._AMP_SEGMENTS.isdisjoint(match["path"].lower().split("/"))
+    )
+    assert urls._is_fixed_point(url) == expected
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(st.from_regex(r"[A-Za-z0-9_.~!$&'()*+,;=:@%/ -]{0,8}", fullmatch=True), st.text(max_size=6)),
+                max_size=5).map("/".join))
+def test_a_plain_path_is_the_path_of_plain_segments(path):
+    from storygraph import urls
+
+    by_segment = [s if urls._PLAIN_SEGMENT.fullmatch(s) else None for s in path.split("/")]
+    assert (urls._PLAIN_PATH.fullmatch(path) is not None) == (None not in by_segment)
 
 
 @settings(max_examples=3000, deadline=None)
