@@ -50,3 +50,31 @@ def test_row_dots_in_runs_are_the_dots_of_one_pass(monkeypatch, entries):
     monkeypatch.setattr(sparse, "_DOT_ENTRIES", entries)
     assert np.array_equal(row_dots(rows, r, table, t), whole)  # bit for bit
     assert np.allclose(whole, np.einsum("ij,ij->i", rows.toarray()[r], table.toarray()[t]))
+
+
+@pytest.mark.skipif(not sparse._compiled, reason="numba (the 'fast' extra) is not installed")
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float64), (np.float32, np.float32)])
+def test_compiled_row_dots_give_the_numpy_bits(monkeypatch, dtypes):
+    # the compiled loop (numba) searches each entry in its table row alone; every sum must be the
+    # numpy path's to the bit, misses, empty rows, unsorted row indices and -0.0 products included
+    rng = np.random.default_rng(7)
+    rows = sp.random(60, 400, density=0.08, format="csr", random_state=rng, dtype=dtypes[0])
+    rows.data[::5] *= -1
+    rows.data[::11] = -0.0
+    rows = sp.csr_matrix((rows.data, rows.indices, rows.indptr), shape=rows.shape)
+    rows.indices[: rows.indptr[2]] = rows.indices[: rows.indptr[2]][::-1].copy()  # two rows unsorted
+    table = sp.random(30, 400, density=0.25, format="csr", random_state=rng, dtype=dtypes[1])
+    table.data[::3] *= -1
+    table.sort_indices()
+    r, t = rng.integers(0, 60, 3000), rng.integers(0, 30, 3000)
+    monkeypatch.setattr(sparse, "_compiled", False)
+    expected = row_dots(rows, r, table, t)
+    monkeypatch.setattr(sparse, "_compiled", True)
+    monkeypatch.setattr(sparse, "_COMPILED_ENTRIES", 1)
+    calls = []
+    real = sparse._row_dots_compiled
+    monkeypatch.setattr(sparse, "_row_dots_compiled", lambda *a: calls.append(1) or real(*a))
+    got = row_dots(rows, r, table, t)
+    assert calls, "the compiled path was not taken"
+    assert got.dtype == expected.dtype == np.float64
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
