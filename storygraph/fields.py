@@ -195,7 +195,8 @@ def _related(value: object, file: str, notes: list[Notice]) -> tuple[RelatedRef,
             notes.append(Notice(file, name, "not a mapping; ignored"))
             continue
         ref, said = _related_entry(entry)
-        notes.extend(Notice(file, name + said_of.field, said_of.message) for said_of in said)
+        if said:
+            notes.extend(Notice(file, name + said_of.field, said_of.message) for said_of in said)
         if ref is not None:
             refs.append(ref)
     return tuple(refs)
@@ -284,12 +285,13 @@ def _exact(value: object) -> object:
 
 def _read_entry(entry: dict) -> tuple[RelatedRef | None, tuple[Notice, ...]]:
     notes: list[Notice] = []
-    urls = [u.strip() for f in URL_FIELDS if _usable_url(u := entry.get(f))]
-    if not urls:
+    # the first usable URL is the entry's (an entry keeps no others): the rest are not checked
+    url = next((u.strip() for f in URL_FIELDS if _usable_url(u := entry.get(f))), None)
+    if url is None:
         return None, (Notice("", "", "has no usable URL; ignored"),)
-    pname, domain = _provider(entry.get("provider"), urls[0], "", ".provider", notes)
+    pname, domain = _provider(entry.get("provider"), url, "", ".provider", notes)
     ref = RelatedRef(
-        url=urls[0],
+        url=url,
         title=clean_title(_scalar_text(entry.get("title"))),
         excerpt=clean_text(_scalar_text(entry.get("excerpt"))),
         published=_published(entry.get("publishedDateTime"), "", ".publishedDateTime", notes),
@@ -297,7 +299,7 @@ def _read_entry(entry: dict) -> tuple[RelatedRef | None, tuple[Notice, ...]]:
         domain=sys.intern(domain),
         type=sys.intern(clean_title(_scalar_text(entry.get("type")))[:40]),
         quality=_quality(entry.get("quality"), "", ".quality", notes),
-        key=canonical_url(urls[0]),
+        key=canonical_url(url),
     )
     return ref, tuple(notes)
 

@@ -108,8 +108,12 @@ def _one_pass(text: str) -> str:
     query are what ``urlsplit`` gives for it (no user, port or IPv6 host; the first "?" and "#"
     end the path and the query), and splitting was most of a pass. Others are split."""
     plain = _PLAIN_WEB_URL.fullmatch(text)
-    if plain is None or _AMP_CDN.match(host := plain["host"].lower()):
+    if plain is None:
         return _one_pass_split(text)
+    host = plain["host"].lower()
+    if _AMP_CDN.match(host):  # a wrapper: unwrapped from the match, else as the split pass does
+        unwrapped = _unwrap_amp_cache(host, plain["path"], plain["query"] or "")
+        return unwrapped if unwrapped is not None and is_web_url(unwrapped) else _one_pass_split(text)
     try:
         query = _canonical_query(plain["query"] or "")
         return f"https://{_host_name(host)}{_canonical_path(plain['path'])}" + (f"?{query}" if query else "")
@@ -124,7 +128,7 @@ def _one_pass_split(text: str) -> str:
         host = parts.hostname  # parsed from the netloc on each access: once here
         if parts.scheme.lower() not in ("http", "https") or not host:
             return text
-        unwrapped = _unwrap_amp_cache(parts, host)
+        unwrapped = _unwrap_amp_cache(host, parts.path, parts.query)
         if unwrapped is not None and is_web_url(unwrapped):
             return unwrapped
         return _canonical(parts, host)
@@ -172,15 +176,15 @@ def _parsed_web_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(host) and not _BAD_HOST_CHAR.search(host)
 
 
-def _unwrap_amp_cache(parts, host: str) -> str | None:
+def _unwrap_amp_cache(host: str, path: str, query: str) -> str | None:
     if not _AMP_CDN.match(host.lower()):
         return None
-    match = _AMP_CDN_PATH.match(parts.path)
+    match = _AMP_CDN_PATH.match(path)
     if not match:
         return None
     scheme = "https" if match.group("s") else "http"
     inner = f"{scheme}://{match.group('rest')}"
-    return inner + (f"?{parts.query}" if parts.query else "")
+    return inner + (f"?{query}" if query else "")
 
 
 def _canonical(parts, host: str) -> str:
