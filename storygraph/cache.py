@@ -3,12 +3,13 @@
 Entries live in one SQLite database under the cache folder (``--cache-dir``,
 else ``$STORYGRAPH_CACHE_DIR``, else the user's cache directory), keyed by a
 hash of (absolute path, size, mtime in ns, parser version, size limit). Each key starts with the
-file's absolute path, so the files of a folder, parsed in path order, are inserted in key order:
-SQLite appends to its key index instead of touching a random page of it per entry (at a million
-entries that took 2.6x the CPU). SQLite makes it safe for two runs to share a cache. Payloads are JSON, never pickle:
-an entry that fails to decode or validate is treated as a miss and re-parsed,
-so a corrupt or tampered cache can cost time but never change a result or run
-code. If the cache cannot be opened or written, the run goes on without it.
+file's absolute path, so the files of a folder, parsed in the walk's order, are inserted nearly in
+key order (the walk lists a folder's files before its subfolders, and "b/" before "b-c/"): SQLite
+appends to a few places of its key index instead of touching a random page of it per entry (at
+a million entries that took 2.6x the CPU). SQLite makes it safe for two runs to share a
+cache. Payloads are JSON, never pickle: an entry that fails to decode or validate is treated as
+a miss and re-parsed, so a corrupt or tampered cache can cost time but never change a result or
+run code. If the cache cannot be opened or written, the run goes on without it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_by
 
     The key is ``path`` (for the order of the key index: see the module's docstring) followed
     by a hash of all of that, which alone tells entries apart; a path that cannot be stored as
-    text (a lone surrogate from an undecodable file name) is written with U+FFFD in its place.
+    text (a lone surrogate from an undecodable file name) is written with U+FFFD characters in its place.
     """
     raw = (
         f"{path}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"

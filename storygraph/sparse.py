@@ -73,7 +73,7 @@ def row_dots(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t: np.nda
 
     Each nonzero of a ``rows`` row is looked up in its ``table`` row by binary search over
     the table's (row, column) keys, so a long table row (a big story's summed vector)
-    costs nothing per pair; ``table`` must have sorted indices.
+    costs nothing per pair; ``table`` must have sorted indices and as many columns as ``rows``.
     """
     if len(r) == 0:
         return np.zeros(0)

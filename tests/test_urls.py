@@ -30,6 +30,12 @@ SAME = [
     ("https://example-com.cdn.ampproject.org/c/example.com/a/amp/", "https://example.com/a"),
     # default port
     ("https://example.com:443/a", "https://example.com/a"),
+    # the "amp" shortcuts look at the path without case: AMP segments and suffixes in capitals
+    ("http://a.example/x/AMP", "https://a.example/x"),
+    ("https://a.example/Amp/x", "https://a.example/x"),
+    ("https://a.example/x.AMP.html", "https://a.example/x.html"),
+    # a wrapper unwrapped from the plain match keeps the inner URL's identifying query
+    ("https://a-example.cdn.ampproject.org/c/s/a.example/x?id=7", "https://a.example/x?id=7"),
 ]
 
 
