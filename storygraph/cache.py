@@ -62,7 +62,8 @@ def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_by
 
     The key is ``path`` (for the order of the key index: see the module's docstring) followed
     by a hash of all of that, which alone tells entries apart; a path that cannot be stored as
-    text (a lone surrogate from an undecodable file name) is written with U+FFFD characters in its place.
+    text (a lone surrogate from an undecodable file name) is written with U+FFFD characters in
+    its place.
     """
     raw = (
         f"{path}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
