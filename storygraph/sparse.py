@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import scipy.sparse as sp
+
+from .maxscore import available as _numba
 
 __all__ = ["group_sums", "row_dots", "row_norms_squared", "sorted_unique"]
 
@@ -98,7 +98,7 @@ _DOT_ENTRIES = 1 << 22
 #: importing numba and loading the compiled loop (~0.5 s) costs more than it saves. At a million
 #: articles the numpy path's searches over all the table's keys took 27 s of the run.
 _COMPILED_ENTRIES = 1 << 22
-_compiled = importlib.util.find_spec("numba") is not None
+_compiled = _numba  # numba is installed (the probe the compiled similarity search uses)
 
 
 def _row_dots_sorted(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t: np.ndarray) -> np.ndarray:
