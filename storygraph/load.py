@@ -153,9 +153,10 @@ def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Pa
 def _cached(cache: cache_mod.ParseCache, keys: dict[str, str], shared: Shared) -> dict[str, Result]:
     by_key = {key: rel for rel, key in keys.items()}
     hits: dict[str, Result] = {}
+    refs: dict = {}  # related entries decoded so far, by their stored form: one object for each
     for key, payload in cache.iter_many(list(by_key)):  # decoded as read: one batch of payloads in memory
         try:
-            hits[by_key[key]] = _sharing(cache_mod.decode(payload), shared)
+            hits[by_key[key]] = _sharing(cache_mod.decode(payload, refs), shared)
         except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError):
             continue  # corrupt entry: parse the file again
     return hits

@@ -129,3 +129,64 @@ def test_undecodable_file_name_is_cached_and_read_back(write_items, tmp_path, mo
     warm_files, warm = _files(root, tmp_path)
     assert warm_files == cold_files and len(warm_files) == 2
     assert render(warm, "json") == render(cold, "json")
+
+
+def _pragma(tmp_path, name: str) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "cache" / f"parse-v{cache_mod.FORMAT}.sqlite")
+    try:
+        return db.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_new_cache_has_large_pages_and_an_older_one_is_still_read(write_items, tmp_path, monkeypatch):
+    # 64 KiB pages hold ~20 payloads where 4 KiB pages hold one (half the insert time at 100k);
+    # a cache made with small pages is not rebuilt for it: it keeps its pages and its entries
+    root = write_items({f"{i}.md": item(f"Storm {i}", f"https://n{i}.com/s") for i in range(3)})
+    _, cold = _files(root, tmp_path)
+    assert _pragma(tmp_path, "page_size") == 65536
+    assert _pragma(tmp_path, "journal_mode") == "wal"
+
+    small = tmp_path / "small"
+    monkeypatch.setattr(cache_mod, "_PAGE_SIZE", 4096)
+    _files(root, small)
+    assert _pragma(small, "page_size") == 4096
+    monkeypatch.setattr(cache_mod, "_PAGE_SIZE", 65536)
+    monkeypatch.setattr("storygraph.folder.parse_markdown", lambda *a: (_ for _ in ()).throw(AssertionError("parsed")))
+    _, warm = _files(root, small)
+    assert _pragma(small, "page_size") == 4096
+    assert render(warm, "json") == render(cold, "json")
+
+
+def _payload_with_related(quality: object, title: object = "Coverage") -> bytes:
+    import json
+
+    from storygraph.cache import encode
+    from storygraph.fields import to_article
+
+    meta = {"title": "Fire", "webUrl": "https://a.com/1",
+            "related": [{"webUrl": "https://b.com/2", "title": "Coverage", "quality": 1}]}
+    body = json.loads(encode(to_article(meta, "x.md")[0], []))
+    body["article"]["related"][0][7] = quality
+    body["article"]["related"][0][1] = title
+    return json.dumps(body).encode()
+
+
+def test_a_related_entry_stored_again_is_decoded_once_and_still_checked():
+    import pytest
+
+    from storygraph.cache import decode
+
+    refs: dict = {}
+    first, _ = decode(_payload_with_related(1), refs)
+    again, _ = decode(_payload_with_related(1), refs)
+    assert again.related[0] is first.related[0] and first.related[0].quality == 1
+    # equal in Python to the remembered form (True == 1.0 == 1), malformed all the same
+    for bad in (True, 1.0, "1"):
+        with pytest.raises((TypeError, ValueError)):
+            decode(_payload_with_related(bad), refs)
+    with pytest.raises(TypeError):  # a list where a text belongs cannot be remembered or read
+        decode(_payload_with_related(1, title=["Coverage"]), refs)
+    assert decode(_payload_with_related(1), {})[0] == first  # a new memory reads the same values
