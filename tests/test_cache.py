@@ -189,4 +189,44 @@ def test_a_related_entry_stored_again_is_decoded_once_and_still_checked():
             decode(_payload_with_related(bad), refs)
     with pytest.raises(TypeError):  # a list where a text belongs cannot be remembered or read
         decode(_payload_with_related(1, title=["Coverage"]), refs)
+    longer = _payload_with_related(1).replace(b'"https://b.com/2"]]', b'"https://b.com/2", true]]')
+    assert longer != _payload_with_related(1)
+    with pytest.raises(ValueError):  # a tenth field, which nothing would check
+        decode(longer, refs)
     assert decode(_payload_with_related(1), {})[0] == first  # a new memory reads the same values
+
+
+def test_the_memory_of_related_entries_is_bounded(monkeypatch):
+    from storygraph.cache import decode
+
+    monkeypatch.setattr(cache_mod, "_REFS_LIMIT", 2)
+    refs: dict = {}
+    first = [decode(_payload_with_related(q), refs)[0].related[0] for q in (1, 2, None)]
+    assert len(refs) == 1 and first[2].quality is None  # cleared when full, then the third kept
+    assert decode(_payload_with_related(None), refs)[0].related[0] is first[2]
+    assert decode(_payload_with_related(1), refs)[0].related[0] == first[0]
+
+
+def test_a_tampered_entry_sharing_coverage_with_a_good_one_is_parsed_again(write_items, tmp_path):
+    import json
+    import sqlite3
+
+    related = "related:\n  - webUrl: https://b.com/2\n    title: Coverage\n    quality: 1\n"
+    root = write_items({f"{name}.md": item(f"Fire {name}", f"https://a.com/{name}", extra=related)
+                        for name in ("a", "b")})
+    _, cold = _files(root, tmp_path)
+    db = sqlite3.connect(tmp_path / "cache" / f"parse-v{cache_mod.FORMAT}.sqlite")
+    key, payload = db.execute("SELECT key, payload FROM entries ORDER BY key DESC LIMIT 1").fetchone()
+    body = json.loads(payload)
+    assert body["article"]["file"] == "b.md" and body["article"]["related"][0][7] == 1
+    body["article"]["related"][0][7] = True  # equal to 1, the good entry's quality, in Python
+    db.execute("UPDATE entries SET payload = ? WHERE key = ?", (json.dumps(body).encode(), key))
+    db.commit()
+    db.close()
+    _, warm = _files(root, tmp_path)
+    assert render(warm, "json") == render(cold, "json")
+    # b.md was parsed again (not read through a.md's remembered entry) and its entry written anew
+    db = sqlite3.connect(tmp_path / "cache" / f"parse-v{cache_mod.FORMAT}.sqlite")
+    (payload,) = db.execute("SELECT payload FROM entries WHERE key = ?", (key,)).fetchone()
+    db.close()
+    assert b"true" not in payload and json.loads(payload)["article"]["related"][0][7] == 1  # (True == 1)
