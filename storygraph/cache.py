@@ -21,7 +21,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -189,19 +189,21 @@ def encode(item: Article | Skipped, notices: list[Notice]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def decode(payload: bytes, refs: dict | None = None) -> tuple[Article | Skipped, list[Notice]]:
+def decode(payload: bytes, refs: dict | None = None,
+           share: Callable[[RelatedRef], RelatedRef] | None = None) -> tuple[Article | Skipped, list[Notice]]:
     """Inverse of :func:`encode`. Raises ValueError/TypeError/KeyError/IndexError on anything malformed.
 
     ``refs`` (one dict for the payloads of one load, or None) remembers each related entry by its
     stored form: an entry stored again, as the coverage of a story is in each of its items, is
     the one object checked and built the first time. Pass a new dict per load; it holds at most
-    :data:`_REFS_LIMIT` entries.
+    :data:`_REFS_LIMIT` entries. ``share``, if given, is applied to each entry built (not to one
+    remembered), e.g. to put in its place the one object of its value that the load keeps.
     """
     body = json.loads(payload.decode("utf-8", "surrogatepass"))
     notices = [Notice(*_strs(n, 3)) for n in body["notices"]]
     if "skipped" in body:
         return Skipped(*_strs(body["skipped"], 3)), notices
-    return _article(body["article"], {} if refs is None else refs), notices
+    return _article(body["article"], {} if refs is None else refs, share), notices
 
 
 def _strs(values: list, n: int) -> list[str]:
@@ -234,12 +236,13 @@ def _article_dict(a: Article) -> dict:
 #: entries are distinct, and a story's items, which repeat them, are near each other on disk).
 _REFS_LIMIT = 1 << 16
 _NONE = type(None)
+_TEXT = frozenset({str})
 
 
-def _article(d: dict, refs: dict) -> Article:
+def _article(d: dict, refs: dict, share: Callable[[RelatedRef], RelatedRef] | None) -> Article:
     # labels interned, as when parsed (fields.to_article): one string per publisher, not per entry;
     # sys.intern refuses a non-string, which makes the entry malformed (parsed again)
-    related = tuple([_related_ref(r, refs) for r in d["related"]])
+    related = tuple([_related_ref(r, refs, share) for r in d["related"]])
     article = Article(
         file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=_parse_when(d["published"]),
         provider=sys.intern(d["provider"]), domain=sys.intern(d["domain"]), topics=tuple(map(sys.intern, d["topics"])),
@@ -251,7 +254,7 @@ def _article(d: dict, refs: dict) -> Article:
     return article
 
 
-def _related_ref(r: list, refs: dict) -> RelatedRef:
+def _related_ref(r: list, refs: dict, share: Callable[[RelatedRef], RelatedRef] | None) -> RelatedRef:
     # Checked before the lookup: the length (encode writes nine fields, and a tenth would go
     # unchecked) and the quality's type (True and 1.0 equal 1, so a stored form holding them
     # would find the entry checked with 1). The other fields of a remembered form were checked
@@ -263,9 +266,12 @@ def _related_ref(r: list, refs: dict) -> RelatedRef:
     form = tuple(r)
     ref = refs.get(form)  # unhashable (a list or mapping inside): TypeError, a malformed entry
     if ref is None:
+        if not _TEXT.issuperset(map(type, (r[0], r[1], r[2], r[8]))):  # 4-6: sys.intern takes only a str
+            raise TypeError("malformed cache entry")
         ref = RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=sys.intern(r[4]),
                          domain=sys.intern(r[5]), type=sys.intern(r[6]), quality=r[7], key=r[8])
-        _check_types([ref.url, ref.title, ref.excerpt, ref.provider, ref.domain, ref.type, ref.key], ref.quality)
+        if share is not None:
+            ref = share(ref)
         if len(refs) >= _REFS_LIMIT:
             refs.clear()
         refs[form] = ref
@@ -273,7 +279,7 @@ def _related_ref(r: list, refs: dict) -> RelatedRef:
 
 
 def _check_types(texts: list, quality: object) -> None:
-    if not all(isinstance(t, str) for t in texts):
+    if not _TEXT.issuperset(map(type, texts)):  # exactly str: JSON makes no subclass
         raise TypeError("malformed cache entry")
     if quality is not None and (not isinstance(quality, int) or isinstance(quality, bool)):
         raise TypeError("malformed cache entry")

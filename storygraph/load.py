@@ -24,7 +24,7 @@ from pathlib import Path
 from . import cache as cache_mod
 from .fields import forget_entries
 from .folder import FolderSource, read_item
-from .model import Article, LoadResult, Notice, Skipped
+from .model import Article, LoadResult, Notice, RelatedRef, Skipped
 from .progress import Tick
 from .sources import Result, Source, batches, open_source
 
@@ -125,6 +125,10 @@ def _sharing(result: Result, shared: Shared) -> Result:
     return dataclasses.replace(item, related=refs), found
 
 
+def _one_of(shared: Shared, ref: RelatedRef) -> RelatedRef:
+    return shared.setdefault(ref, ref)
+
+
 def _lasting(item: Article | Skipped) -> bool:
     """Whether a result depends only on the file's content (so it may be cached)."""
     return not (isinstance(item, Skipped) and item.code in cache_mod.TRANSIENT)
@@ -154,9 +158,10 @@ def _cached(cache: cache_mod.ParseCache, keys: dict[str, str], shared: Shared) -
     by_key = {key: rel for rel, key in keys.items()}
     hits: dict[str, Result] = {}
     refs: dict = {}  # related entries decoded so far, by their stored form: one object for each
+    share = functools.partial(_one_of, shared)  # each entry built is made the load's one object of its value
     for key, payload in cache.iter_many(list(by_key)):  # decoded as read: one batch of payloads in memory
         try:
-            hits[by_key[key]] = _sharing(cache_mod.decode(payload, refs), shared)
+            hits[by_key[key]] = cache_mod.decode(payload, refs, share)
         except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError):
             continue  # corrupt entry: parse the file again
     return hits

@@ -189,6 +189,9 @@ def test_a_related_entry_stored_again_is_decoded_once_and_still_checked():
             decode(_payload_with_related(bad), refs)
     with pytest.raises(TypeError):  # a list where a text belongs cannot be remembered or read
         decode(_payload_with_related(1, title=["Coverage"]), refs)
+    for not_text in (5, None, 1.5, True):
+        with pytest.raises(TypeError):
+            decode(_payload_with_related(1, title=not_text), refs)
     longer = _payload_with_related(1).replace(b'"https://b.com/2"]]', b'"https://b.com/2", true]]')
     assert longer != _payload_with_related(1)
     with pytest.raises(ValueError):  # a tenth field, which nothing would check
@@ -230,3 +233,31 @@ def test_a_tampered_entry_sharing_coverage_with_a_good_one_is_parsed_again(write
     (payload,) = db.execute("SELECT payload FROM entries WHERE key = ?", (key,)).fetchone()
     db.close()
     assert b"true" not in payload and json.loads(payload)["article"]["related"][0][7] == 1  # (True == 1)
+
+
+def test_equal_related_entries_are_one_object_however_each_file_was_read(write_items, tmp_path, monkeypatch):
+    # the same coverage listed by many items is held once for the whole load: parsed in the
+    # workers, read from the cache (past the decode memory's bound, so entries are built
+    # again), or a mix of the two
+    from storygraph.load import load
+    from storygraph.sources import open_source
+
+    def body(i: int, title: str) -> str:
+        related = [{"title": f"Coverage {k}", "webUrl": f"https://c.com/{k}"} for k in (i % 3, 3 + i % 2)]
+        return item(title, f"https://n{i}.com/s", related=related)
+
+    root = write_items({f"{i:03d}.md": body(i, f"Storm {i}") for i in range(300)})
+    monkeypatch.setattr(cache_mod, "_REFS_LIMIT", 2)
+
+    def loaded():
+        result = load(open_source(root, 1 << 20), jobs=2, cache_dir=tmp_path / "cache")
+        refs = [r for a in result.articles for r in a.related]
+        assert len(result.articles) == 300 and len(refs) == 600
+        return refs
+
+    for refs in (loaded(), loaded()):  # parsed, then read back
+        assert len({id(r) for r in refs}) == len(set(refs)) == 5
+    for i in range(0, 300, 7):  # a mix: these parsed again, the rest from the cache
+        (root / f"{i:03d}.md").write_text(body(i, f"Storm {i} updated"), encoding="utf-8")
+    refs = loaded()
+    assert len({id(r) for r in refs}) == len(set(refs)) == 5
