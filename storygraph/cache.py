@@ -232,8 +232,9 @@ def _article_dict(a: Article) -> dict:
     }
 
 
-#: Related entries one load's ``refs`` remembers (on synthetic 100k a third of the 480k stored
-#: entries are distinct, and a story's items, which repeat them, are near each other on disk).
+#: Related entries one load's ``refs`` remembers (on synthetic 100k, 167k of the 384k stored
+#: entries are distinct, and a story's items, which repeat them, are near each other in the key
+#: order the load reads in: at this bound it builds under 1% more entries than unbounded).
 _REFS_LIMIT = 1 << 16
 _NONE = type(None)
 _TEXT = frozenset({str})
