@@ -236,8 +236,8 @@ def _article_dict(a: Article) -> dict:
 #: entries are distinct, and a story's items, which repeat them, are near each other in the key
 #: order the load reads in: at this bound it builds under 1% more entries than unbounded).
 _REFS_LIMIT = 1 << 16
-_NONE = type(None)
 _TEXT = frozenset({str})
+_QUALITY = frozenset({int, type(None)})  # exactly: True and 1.0 are not a stored quality
 
 
 def _article(d: dict, refs: dict, share: Callable[[RelatedRef], RelatedRef] | None) -> Article:
@@ -262,7 +262,7 @@ def _related_ref(r: list, refs: dict, share: Callable[[RelatedRef], RelatedRef] 
     # to be strings (the date a string or None), which only an equal string (or None) equals.
     if len(r) != 9:
         raise ValueError("malformed cache entry")
-    if r[7].__class__ is not int and r[7].__class__ is not _NONE:
+    if r[7].__class__ not in _QUALITY:
         raise TypeError("malformed cache entry")
     form = tuple(r)
     ref = refs.get(form)  # unhashable (a list or mapping inside): TypeError, a malformed entry
@@ -282,5 +282,5 @@ def _related_ref(r: list, refs: dict, share: Callable[[RelatedRef], RelatedRef] 
 def _check_types(texts: list, quality: object) -> None:
     if not _TEXT.issuperset(map(type, texts)):  # exactly str: JSON makes no subclass
         raise TypeError("malformed cache entry")
-    if quality is not None and (not isinstance(quality, int) or isinstance(quality, bool)):
+    if quality.__class__ not in _QUALITY:
         raise TypeError("malformed cache entry")
