@@ -1,35 +1,85 @@
 """TF-IDF vectors of the articles' texts, the words counted on several cores.
 
 :func:`tfidf_matrix` gives exactly what scikit-learn's ``TfidfVectorizer`` (sublinear tf,
-English stop words, accents folded, float32, rows L2-normalised) gives for the texts.
-Tokenising and counting is most of that work and runs on one core inside scikit-learn;
-with ``workers`` > 1 the texts are cut into consecutive parts, each part's words are counted
-in a forked process with the vectorizer's own analyzer, and the parts are merged in the
-order one pass would have met them. The merged counts are then the very matrix the
-vectorizer builds (the same columns, and each row's entries stored in the same order,
-which matters: the L2 norm sums a row's float32 squares in stored order), so the
-document frequencies, the IDF and the normalised rows are identical bit for bit.
-``tests/test_similarity.py`` checks this against ``TfidfVectorizer`` itself.
+English stop words, accents folded, float32, rows L2-normalised) gives for the texts,
+without importing scikit-learn: its import (which imports scipy.stats) was about a second
+of every run's start-up, more than the whole TF-IDF stage of a small corpus.
+
+- :func:`analyze` is the vectorizer's analyzer for these settings (lowercase, accents folded,
+  tokens of two or more word characters, its English stop words, read from its own file).
+- Tokenising and counting is most of the work; with ``workers`` > 1 the texts are cut into
+  consecutive parts, each part's words are counted in a forked process, and the parts are
+  merged in the order one pass would have met them. The merged counts are then the very
+  matrix the vectorizer builds (the same columns, and each row's entries stored in the same
+  order, which matters: the L2 norm sums a row's float32 squares in stored order).
+- :func:`_weighted` is ``TfidfTransformer``'s IDF, sublinear tf and L2 normalisation, the same
+  numpy operations in the same order, and the norm summed as its compiled loop sums it.
+
+``tests/test_tfidf.py`` checks every float32 bit against ``TfidfVectorizer`` itself.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import re
+import unicodedata
 from array import array
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
-__all__ = ["tfidf_matrix", "vectorizer"]
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = ["tfidf_matrix", "analyze", "vectorizer"]
 
 Counted = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]  # (terms as first met, indptr, indices, counts)
 
 
-def vectorizer(max_df: float = 1.0) -> TfidfVectorizer:
-    """The vectorizer whose result :func:`tfidf_matrix` reproduces."""
+def vectorizer(max_df: float = 1.0) -> "TfidfVectorizer":
+    """The scikit-learn vectorizer whose result :func:`tfidf_matrix` reproduces (for comparison:
+    the pipeline does not use it)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(sublinear_tf=True, stop_words="english", strip_accents="unicode", dtype=np.float32,
                            max_df=max_df)
+
+
+def _english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (the Glasgow IR group's list), read from its
+    ``_stop_words.py`` as a literal, without importing scikit-learn; imported the usual way
+    where the file is not where this version keeps it or holds something else."""
+    try:
+        spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+        path = Path(spec.submodule_search_locations[0]) / "feature_extraction" / "_stop_words.py"
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["ENGLISH_STOP_WORDS"]:
+                words = frozenset(ast.literal_eval(node.value.args[0]))
+                if words and all(type(w) is str for w in words):
+                    return words
+    except (AttributeError, IndexError, OSError, SyntaxError, TypeError, ValueError):
+        pass
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
+
+
+_STOP_WORDS = _english_stop_words()
+_TOKENS = re.compile(r"(?u)\b\w\w+\b").findall  # the vectorizer's default token_pattern
+
+
+def analyze(text: str) -> list[str]:
+    """The words of ``text`` as the vectorizer's analyzer gives them: lowercased, accents
+    folded (NFKD, combining marks dropped; ASCII text as it is), tokens of two or more word
+    characters, English stop words left out."""
+    text = text.lower()
+    if not text.isascii():
+        text = "".join([c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)])
+    return [word for word in _TOKENS(text) if word not in _STOP_WORDS]
 
 
 def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | None = None
@@ -43,10 +93,10 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
     # (which the options accept as the fraction 1) would drop every word found twice
     max_df = float(max_df) if len(texts) > 1 else 1.0
     if not workers or workers < 2 or len(texts) < 2 * workers:
-        matrix, terms = _in_scikit_learn(texts, max_df)
+        counts, terms = _merged([_count(texts, analyze)], len(texts))
     else:
-        matrix, terms = _counted_in_parts(texts, max_df, workers)
-    matrix = matrix.tocsr()
+        counts, terms = _counted_in_parts(texts, workers)
+    matrix, terms = _weighted_columns(counts, terms, max_df, len(texts))
     matrix.sort_indices()  # duplicate detection compares rows byte for byte
     return matrix, terms
 
@@ -55,16 +105,7 @@ def _empty(n: int) -> tuple[sp.csr_matrix, np.ndarray]:
     return sp.csr_matrix((n, 0), dtype=np.float32), np.array([], dtype=object)
 
 
-def _in_scikit_learn(texts: Sequence[str], max_df: float) -> tuple[sp.csr_matrix, np.ndarray]:
-    model = vectorizer(max_df)
-    try:
-        matrix = model.fit_transform(texts)
-    except ValueError:  # empty vocabulary: no text carries a usable word
-        return _empty(len(texts))
-    return matrix, model.get_feature_names_out()
-
-
-def _counted_in_parts(texts: Sequence[str], max_df: float, workers: int) -> tuple[sp.csr_matrix, np.ndarray]:
+def _counted_in_parts(texts: Sequence[str], workers: int) -> tuple[sp.csr_matrix, list[str]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -72,13 +113,18 @@ def _counted_in_parts(texts: Sequence[str], max_df: float, workers: int) -> tupl
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_share, initargs=(texts,)) as pool:
         parts = list(pool.map(_count_part, zip(bounds[:-1], bounds[1:])))
-    counts, terms = _merged(parts, len(texts))
+    return _merged(parts, len(texts))
+
+
+def _weighted_columns(counts: sp.csr_matrix, terms: list[str], max_df: float, n: int
+                      ) -> tuple[sp.csr_matrix, np.ndarray]:
+    """What CountVectorizer.fit_transform and TfidfVectorizer do with the counts: the words in
+    more than ``max_df`` of the texts dropped, the columns sorted by word, the weights."""
     if not terms:
-        return _empty(len(texts))
-    # from here on, what CountVectorizer.fit_transform and TfidfVectorizer do with the counts
-    too_common = np.bincount(counts.indices, minlength=len(terms)) > max_df * len(texts)
+        return _empty(n)
+    too_common = np.bincount(counts.indices, minlength=len(terms)) > max_df * n
     if too_common.all():
-        return _empty(len(texts))
+        return _empty(n)
     kept = np.flatnonzero(~too_common)
     # indexed even when every column is kept, as the vectorizer does: scipy's column
     # selection changes each row's stored order, and with it the float32 norms
@@ -87,8 +133,63 @@ def _counted_in_parts(texts: Sequence[str], max_df: float, workers: int) -> tupl
     position = np.empty(len(terms), dtype=counts.indices.dtype)
     position[order] = np.arange(len(terms), dtype=counts.indices.dtype)
     counts.indices = position.take(counts.indices)  # renumbered in place: each row's stored order kept
-    transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True).fit(counts)
-    return transformer.transform(counts, copy=False), np.array([terms[i] for i in order], dtype=object)
+    return _weighted(counts.tocsr()), np.array([terms[i] for i in order], dtype=object)
+
+
+def _weighted(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """``TfidfTransformer(norm="l2", smooth_idf=True, sublinear_tf=True)`` fitted on float32
+    ``counts`` and applied to them in place: the same numpy operations, so the same bits."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
+    df += 1.0
+    idf = np.full_like(df, fill_value=counts.shape[0] + 1, dtype=np.float32)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    data = counts.data
+    np.log(data, out=data)
+    data += 1.0
+    data *= idf[counts.indices]
+    _normalise_rows(data, counts.indptr)
+    return counts
+
+
+_NORM_BLOCK = 1 << 22  # entries a block of rows: bounds the float64 copies
+
+
+def _normalise_rows(data: np.ndarray, indptr: np.ndarray) -> None:
+    """Each row of a float32 (or float64) CSR matrix divided by its L2 norm, in place, as
+    scikit-learn's compiled ``inplace_csr_row_normalize_l2`` does it: the squares, in the
+    data's type, added one at a time in stored order to a float64 sum (numpy's own sums pair
+    the terms, which changes the sum's last bits and, now and then, an entry's), each entry
+    divided in float64 and rounded to the data's type; rows whose sum is 0 left as they are."""
+    rows = len(indptr) - 1
+    start = 0
+    while start < rows:
+        stop = min(rows, int(np.searchsorted(indptr, indptr[start] + _NORM_BLOCK, side="right")) - 1)
+        stop = max(stop, start + 1)
+        _normalise_block(data, indptr[start:stop + 1])
+        start = stop
+
+
+def _normalise_block(data: np.ndarray, indptr: np.ndarray) -> None:
+    """:func:`_normalise_rows` for the rows ``indptr`` bounds (offsets into ``data``)."""
+    first, last = int(indptr[0]), int(indptr[-1])
+    block = data[first:last]
+    squares = np.square(block).astype(np.float64)  # products in the data's type, as the loop makes them
+    lengths = np.diff(indptr)
+    by_length = np.argsort(-lengths, kind="stable")  # the longest rows first
+    starts = (indptr[:-1] - first)[by_length]
+    longer = -lengths[by_length]
+    sums = np.zeros(len(lengths))
+    # the k-th square of every row that has one, added to that row's sum: row by row the
+    # additions happen in stored order, as in the loop; rows shorter than k+1 are left out
+    for k in range(int(lengths.max(initial=0))):
+        rows = int(np.searchsorted(longer, -k, side="left"))  # rows with more than k entries
+        sums[:rows] += squares[starts[:rows] + k]
+    norms = np.empty(len(lengths))
+    norms[by_length] = np.sqrt(sums)
+    norms[norms == 0.0] = 1.0  # an all-zero row is left as it is (x / 1 is x)
+    data[first:last] = block.astype(np.float64) / np.repeat(norms, lengths)  # rounded to data's type
 
 
 _TEXTS: Sequence[str] | None = None  # the run's texts, in a forked worker
@@ -100,10 +201,10 @@ def _share(texts: Sequence[str]) -> None:
 
 
 def _count_part(bounds: tuple[int, int]) -> Counted:
-    return _count(_TEXTS[bounds[0]:bounds[1]], vectorizer().build_analyzer())  # type: ignore[index]
+    return _count(_TEXTS[bounds[0]:bounds[1]], analyze)  # type: ignore[index]
 
 
-def _count(texts: Sequence[str], analyze: Callable[[str], list[str]]) -> Counted:
+def _count(texts: Sequence[str], words: Callable[[str], list[str]]) -> Counted:
     """Each text's word counts, columns numbered as the words are first met (as the vectorizer does)."""
     numbers: dict[str, int] = {}
     indices: list[int] = []
@@ -111,7 +212,7 @@ def _count(texts: Sequence[str], analyze: Callable[[str], list[str]]) -> Counted
     indptr = [0]
     for text in texts:
         seen: dict[int, int] = {}
-        for word in analyze(text):
+        for word in words(text):
             number = numbers.setdefault(word, len(numbers))
             seen[number] = seen.get(number, 0) + 1
         indices.extend(seen.keys())

@@ -160,45 +160,6 @@ def test_block_top_k_is_the_brute_force_top_k_with_ties_by_column(product_path):
     assert [(int(a), int(b)) for a, b in zip(got[0], got[1])] == [(a, b) for a, b, _ in want]
 
 
-def _same_matrix(a, b):
-    return (a.shape == b.shape and a.indices.dtype == b.indices.dtype and np.array_equal(a.indptr, b.indptr)
-            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data.view(np.uint32), b.data.view(np.uint32)))
-
-
-def test_words_counted_in_forked_parts_give_the_vectorizers_matrix_bit_for_bit():
-    """tfidf_matrix(workers=...) merges counts made in separate processes; the result must be
-    TfidfVectorizer's own, every float32 bit, whatever the part boundaries and max_df."""
-    from storygraph.load import load_content
-    from storygraph.tfidf import vectorizer
-
-    articles = load_content(FIXTURES, 10 * 1024 * 1024).articles
-    texts = [a.title + " " + a.excerpt for a in articles]
-    texts += ["", "the and of", "Café déjà vu: naïve façade", "cafe deja vu naive facade", texts[0], "zzz " * 40]
-    for max_df in (1.0, 0.5, 0.05):
-        model = vectorizer(max_df)
-        want = model.fit_transform(texts).tocsr()
-        want.sort_indices()
-        for jobs in (2, 3, 7):
-            got, terms = tfidf_matrix(texts, max_df, workers=jobs)
-            assert _same_matrix(got, want), (max_df, jobs)
-            assert list(terms) == list(model.get_feature_names_out())
-
-
-def test_forked_counting_handles_texts_without_words():
-    empty, terms = tfidf_matrix(["", "the of and", "a"], workers=2)
-    assert empty.shape == (3, 0) and len(terms) == 0
-    common, terms = tfidf_matrix(["acme phones", "acme phones"], 0.4, workers=2)  # every word too common
-    assert common.shape == (2, 0) and len(terms) == 0
-
-
-def test_max_df_is_a_fraction_even_when_given_as_an_int():
-    texts = ["acme recalls phones", "acme recalls batteries", "garden show opens"]
-    for workers in (None, 2):
-        whole, _ = tfidf_matrix(texts, 1, workers=workers)
-        assert _same_matrix(whole, tfidf_matrix(texts, 1.0, workers=workers)[0])
-        assert whole.shape[1] == 6  # "acme" and "recalls", in two texts, kept ("show" is a stop word)
-
-
 @pytest.mark.parametrize("span_rows", [1, 512])
 def test_sparse_dot_topn_gives_scipys_pairs_bit_for_bit(monkeypatch, span_rows):
     """The threshold-aware product must find the same pairs with the same float32 bits as
