@@ -1,8 +1,9 @@
 """TF-IDF vectors of the articles' texts, the words counted on several cores.
 
 :func:`tfidf_matrix` gives exactly what scikit-learn's ``TfidfVectorizer`` (sublinear tf,
-English stop words, accents folded, float32, rows L2-normalised) gives for the texts,
-without importing scikit-learn: its import (which imports scipy.stats) was about a second
+English stop words, accents folded, float32, rows L2-normalised) gives for the texts, in
+the scikit-learn version the tests compare it with (1.9 when written), without importing
+scikit-learn: its import (which imports scipy.stats) was about a second
 of every run's start-up, more than the whole TF-IDF stage of a small corpus.
 
 - :func:`analyze` is the vectorizer's analyzer for these settings (lowercase, accents folded,
@@ -58,9 +59,13 @@ def _english_stop_words() -> frozenset[str]:
         path = Path(spec.submodule_search_locations[0]) / "feature_extraction" / "_stop_words.py"
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["ENGLISH_STOP_WORDS"]:
-                words = frozenset(ast.literal_eval(node.value.args[0]))
-                if words and all(type(w) is str for w in words):
-                    return words
+                call = node.value  # exactly frozenset(<one literal>); any other form: imported below
+                if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "frozenset"
+                        and len(call.args) == 1 and not call.keywords):
+                    words = frozenset(ast.literal_eval(call.args[0]))
+                    if words and all(type(w) is str for w in words):
+                        return words
+                break
     except (AttributeError, IndexError, OSError, SyntaxError, TypeError, ValueError):
         pass
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -88,6 +93,8 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
 
     Terms found in more than ``max_df`` of the texts are dropped (a fraction in (0, 1]).
     ``workers`` > 1 counts the words in that many forked processes (POSIX), with the same result.
+    Texts without a usable word, or whose every word is dropped, give an ``(n, 0)`` matrix
+    (where scikit-learn raises ``ValueError``).
     """
     # a float always: scikit-learn reads an int max_df as a number of documents, so max_df=1
     # (which the options accept as the fraction 1) would drop every word found twice
@@ -102,10 +109,12 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
 
 
 def _empty(n: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The result for ``n`` texts without a kept word: no columns, no terms."""
     return sp.csr_matrix((n, 0), dtype=np.float32), np.array([], dtype=object)
 
 
 def _counted_in_parts(texts: Sequence[str], workers: int) -> tuple[sp.csr_matrix, list[str]]:
+    """The texts' counts and terms, as :func:`_merged` of one part, counted in ``workers`` forked processes."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -165,7 +174,8 @@ def _normalise_rows(data: np.ndarray, indptr: np.ndarray) -> None:
     rows = len(indptr) - 1
     start = 0
     while start < rows:
-        stop = min(rows, int(np.searchsorted(indptr, indptr[start] + _NORM_BLOCK, side="right")) - 1)
+        # int(): an int32 offset plus the block would wrap past 2**31 under numpy's promotion rules
+        stop = min(rows, int(np.searchsorted(indptr, int(indptr[start]) + _NORM_BLOCK, side="right")) - 1)
         stop = max(stop, start + 1)
         _normalise_block(data, indptr[start:stop + 1])
         start = stop
@@ -179,12 +189,12 @@ def _normalise_block(data: np.ndarray, indptr: np.ndarray) -> None:
     lengths = np.diff(indptr)
     by_length = np.argsort(-lengths, kind="stable")  # the longest rows first
     starts = (indptr[:-1] - first)[by_length]
-    longer = -lengths[by_length]
+    minus_lengths = -lengths[by_length]  # ascending, for searchsorted
     sums = np.zeros(len(lengths))
     # the k-th square of every row that has one, added to that row's sum: row by row the
     # additions happen in stored order, as in the loop; rows shorter than k+1 are left out
     for k in range(int(lengths.max(initial=0))):
-        rows = int(np.searchsorted(longer, -k, side="left"))  # rows with more than k entries
+        rows = int(np.searchsorted(minus_lengths, -k, side="left"))  # rows with more than k entries
         sums[:rows] += squares[starts[:rows] + k]
     norms = np.empty(len(lengths))
     norms[by_length] = np.sqrt(sums)

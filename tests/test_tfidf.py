@@ -80,10 +80,14 @@ def test_rows_cut_into_blocks_are_normalised_as_one(monkeypatch):
     assert _same_matrix(got, want)
 
 
+@pytest.mark.parametrize("block", [1, 7, 150, 1 << 22])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_norms_are_scikit_learns_compiled_loops(dtype):
+def test_the_norms_are_scikit_learns_compiled_loops(monkeypatch, dtype, block):
     # In float64 a sum's last bits show in every entry, so this catches a sum in any other
-    # order (numpy's pairwise sums); in float32 they show only now and then.
+    # order (numpy's pairwise sums) and a row normalised twice or not at all where blocks
+    # of rows meet (rows longer than a block, empty rows at a boundary); in float32 they
+    # show only now and then.
+    monkeypatch.setattr(tfidf, "_NORM_BLOCK", block)
     from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
     import scipy.sparse as sp
 
@@ -110,7 +114,11 @@ def test_no_words_and_too_common_words_give_an_empty_matrix():
         assert empty.shape == (3, 0) and len(terms) == 0
         common, terms = tfidf_matrix(["acme phones", "acme phones"], 0.4, workers=workers)
         assert common.shape == (2, 0) and len(terms) == 0
-    assert tfidf_matrix([])[0].shape == (0, 0)
+    nothing, terms = tfidf_matrix([])
+    assert nothing.shape == (0, 0) and nothing.dtype == np.float32 and len(terms) == 0
+    one, terms = tfidf_matrix(["Acme recalls ten phones"])
+    want, want_terms = _vectorizers(["Acme recalls ten phones"])
+    assert _same_matrix(one, want) and list(terms) == want_terms
 
 
 def test_a_run_does_not_import_scikit_learn():
