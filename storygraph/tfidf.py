@@ -26,7 +26,7 @@ import importlib.util
 import re
 import unicodedata
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,7 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
     # (which the options accept as the fraction 1) would drop every word found twice
     max_df = float(max_df) if len(texts) > 1 else 1.0
     if not workers or workers < 2 or len(texts) < 2 * workers:
-        counts, terms = _merged([_count(texts, analyze)], len(texts))
+        counts, terms = _merged([_count(texts)], len(texts))
     else:
         counts, terms = _counted_in_parts(texts, workers)
     matrix, terms = _weighted_columns(counts, terms, max_df, len(texts))
@@ -142,7 +142,7 @@ def _weighted_columns(counts: sp.csr_matrix, terms: list[str], max_df: float, n:
     position = np.empty(len(terms), dtype=counts.indices.dtype)
     position[order] = np.arange(len(terms), dtype=counts.indices.dtype)
     counts.indices = position.take(counts.indices)  # renumbered in place: each row's stored order kept
-    return _weighted(counts.tocsr()), np.array([terms[i] for i in order], dtype=object)
+    return _weighted(counts), np.array([terms[i] for i in order], dtype=object)
 
 
 def _weighted(counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -211,18 +211,18 @@ def _share(texts: Sequence[str]) -> None:
 
 
 def _count_part(bounds: tuple[int, int]) -> Counted:
-    return _count(_TEXTS[bounds[0]:bounds[1]], analyze)  # type: ignore[index]
+    return _count(_TEXTS[bounds[0]:bounds[1]])  # type: ignore[index]
 
 
-def _count(texts: Sequence[str], words: Callable[[str], list[str]]) -> Counted:
-    """Each text's word counts, columns numbered as the words are first met (as the vectorizer does)."""
+def _count(texts: Sequence[str]) -> Counted:
+    """Each text's word counts (:func:`analyze`), columns numbered as the words are first met (as the vectorizer does)."""
     numbers: dict[str, int] = {}
     indices: list[int] = []
     counts = array("i")
     indptr = [0]
     for text in texts:
         seen: dict[int, int] = {}
-        for word in words(text):
+        for word in analyze(text):
             number = numbers.setdefault(word, len(numbers))
             seen[number] = seen.get(number, 0) + 1
         indices.extend(seen.keys())
