@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import sqlite3
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from . import fastjson
 from ._version import __version__
 from .model import Article, Notice, RelatedRef, Skipped
 
@@ -186,7 +186,7 @@ def encode(item: Article | Skipped, notices: list[Notice]) -> bytes:
     else:
         body = {"article": _article_dict(item)}
     body["notices"] = [[n.file, n.field, n.message] for n in notices]
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    return fastjson.dumps(body)  # no floats in it: orjson's bytes are json's
 
 
 def decode(payload: bytes, refs: dict | None = None,
@@ -199,7 +199,7 @@ def decode(payload: bytes, refs: dict | None = None,
     :data:`_REFS_LIMIT` entries. ``share``, if given, is applied to each entry built (not to one
     remembered), e.g. to put in its place the one object of its value that the load keeps.
     """
-    body = json.loads(payload.decode("utf-8", "surrogatepass"))
+    body = fastjson.loads(payload)
     notices = [Notice(*_strs(n, 3)) for n in body["notices"]]
     if "skipped" in body:
         return Skipped(*_strs(body["skipped"], 3)), notices

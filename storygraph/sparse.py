@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -95,8 +97,11 @@ _DOT_ENTRIES = 1 << 22
 
 #: From this many looked-up entries up, :func:`row_dots` runs a compiled loop (numba, the
 #: ``fast`` extra) that searches each entry in its table row alone, with the same bits. Below,
-#: importing numba and loading the compiled loop (~0.5 s) costs more than it saves. At a million
-#: articles the numpy path's searches over all the table's keys took 27 s of the run.
+#: importing numba and loading the compiled loop (~0.5 s) costs more than it saves, unless the
+#: run has imported numba already (the similarity search does from 500,000 rows): then every
+#: call takes the compiled loop. At a million articles the numpy path's searches over all the
+#: table's keys took 27 s of the run; at 300k, calls below this bound took 6 s of the serial
+#: community stage's 47 s (docs/scale.md, fifteenth session).
 _COMPILED_ENTRIES = 1 << 22
 _compiled = _numba  # numba is installed (the probe the compiled similarity search uses)
 
@@ -106,7 +111,7 @@ def _row_dots_sorted(rows: sp.csr_matrix, r: np.ndarray, table: sp.csr_matrix, t
     entries = int(count.sum())
     if entries == 0 or table.nnz == 0:
         return np.zeros(len(r))
-    if _compiled and entries >= _COMPILED_ENTRIES:
+    if _compiled and (entries >= _COMPILED_ENTRIES or "numba" in sys.modules):
         return _row_dots_compiled(rows, r, table, t)
     width = np.int64(table.shape[1])
     table_rows = np.repeat(np.arange(table.shape[0], dtype=np.int64), np.diff(table.indptr))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._version import __version__
+from .. import fastjson
 from ..errors import ExportError
 from ..io import encode
 from ..model import KINDS
@@ -118,15 +119,19 @@ def _story(result: "Clustering", story) -> dict:
     }
 
 
-def _node_dicts(result: "Clustering") -> Iterator[dict]:
+def _node_dicts(result: "Clustering", similarities: list[float] | None = None) -> Iterator[dict]:
     story_ids = [story.id for story in result.stories]
-    nodes = result.nodes
-    if result.story_similarity is None:
-        similarities = [1.0] * len(nodes)
-    else:
-        similarities = round6(result.story_similarity).tolist()
-    for node, story, similarity in zip(nodes, result.story_of, similarities):
+    if similarities is None:
+        similarities = _similarities(result)
+    for node, story, similarity in zip(result.nodes, result.story_of, similarities):
         yield _node(node, story_ids[story], similarity)
+
+
+def _similarities(result: "Clustering") -> list[float]:
+    """Each node's ``story_similarity``, rounded."""
+    if result.story_similarity is None:
+        return [1.0] * len(result.nodes)
+    return round6(result.story_similarity).tolist()
 
 
 def _node(node, story: str, similarity: float) -> dict:
@@ -203,11 +208,21 @@ def _joined(blocks: Iterator[str]) -> Iterator[str]:
 
 
 def _node_texts(result: "Clustering") -> Iterator[str]:
-    """The node objects as JSON text, 4,096 to a ``json.dumps`` call (of a list, whose items
-    it joins with "," as the document does): a call per node cost as much as building it."""
-    nodes = _node_dicts(result)
-    for block in itertools.batched(nodes, 4096) if _BATCHED else _blocks(nodes, 4096):
-        yield _dump(list(block))[1:-1]
+    """The node objects as JSON text, 4,096 to a call (of a list, whose items it joins with ","
+    as the document does): a call per node cost as much as building it. A block whose
+    similarities orjson writes as ``json`` does (all but those below 1e-4) is written by
+    orjson (:mod:`storygraph.fastjson`), the same text in a quarter of the time."""
+    similarities = _similarities(result)
+    alike = fastjson.floats_alike(similarities) if fastjson.available() else None
+    nodes = _node_dicts(result, similarities)
+    start = 0
+    for block in itertools.batched(nodes, _NODE_BLOCK) if _BATCHED else _blocks(nodes, _NODE_BLOCK):
+        fast = alike is not None and bool(alike[start : start + len(block)].all())
+        yield (fastjson.dumps_text(list(block)) if fast else _dump(list(block)))[1:-1]
+        start += len(block)
+
+
+_NODE_BLOCK = 4096
 
 
 _BATCHED = hasattr(itertools, "batched")  # Python 3.12

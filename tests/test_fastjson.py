@@ -1,0 +1,142 @@
+"""storygraph.fastjson: orjson only where its bytes are the standard library's, and the callers
+(the parse cache's payloads, the JSON export's nodes) unchanged to the byte."""
+
+import dataclasses
+import json
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storygraph import cache, fastjson, sparse
+from storygraph.export import jsondoc, render
+
+needs_orjson = pytest.mark.skipif(not fastjson.available(), reason="orjson is not installed")
+
+# Text as the inputs bring it: any code point, lone surrogates (file names that are not UTF-8),
+# the C0 controls, U+2028, DEL, quotes and backslashes.
+_awkward = st.sampled_from(["\ud800", "\udcff", "\x00", "\x08", "\x1f", "\x7f", "\u2028", '"', "\\", "é", "😀"])
+_text = st.lists(st.one_of(st.characters(), _awkward)).map("".join)
+_ints = st.one_of(st.integers(-(2**53), 2**53), st.integers())  # past 64 bits too
+_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), _ints, _text),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_text, inner, max_size=5)),
+    max_leaves=30,
+)
+
+
+def _standard(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+@given(_values)
+@settings(max_examples=400, deadline=None)
+def test_dumps_gives_the_standard_librarys_bytes(value):
+    assert fastjson.dumps(value) == _standard(value)
+
+
+@given(_values)
+@settings(max_examples=400, deadline=None)
+def test_loads_reads_back_what_dumps_wrote_as_json_does(value):
+    data = fastjson.dumps(value)
+    assert fastjson.loads(data) == json.loads(data.decode("utf-8", "surrogatepass")) == value
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b'{"a":', b"[1,]", b"\xff", b'"\xed\xa0', b"nul"])
+def test_loads_refuses_malformed_data_with_a_value_error(data):
+    with pytest.raises(ValueError):
+        fastjson.loads(data)
+
+
+def test_loads_reads_what_orjson_refuses_as_json_does():
+    # NaN, a number past a double's range and an encoded lone surrogate: orjson refuses them
+    assert fastjson.loads(b"[1e400]") == [float("inf")]
+    assert fastjson.loads('"\ud800"'.encode("utf-8", "surrogatepass")) == "\ud800"
+    assert np.isnan(fastjson.loads(b"NaN"))
+
+
+@needs_orjson
+@given(st.floats(allow_nan=True, allow_infinity=True))
+@settings(max_examples=2000, deadline=None)
+def test_floats_alike_says_when_orjson_writes_a_float_as_repr(value):
+    alike = bool(fastjson.floats_alike(np.array([value]))[0])
+    if alike:
+        assert fastjson.dumps_text([value]) == json.dumps([value], allow_nan=False, separators=(",", ":"))
+    if np.isfinite(value) and 1e-4 <= abs(value) < 1e16 or value == 0.0:
+        assert alike
+
+
+@needs_orjson
+def test_floats_alike_leaves_out_the_exponent_forms_and_non_numbers():
+    values = np.array([0.0, -0.0, 1e-4, 0.5, 9.99e15, 5e-05, 1e-06, 1e16, np.nan, np.inf, -np.inf])
+    assert fastjson.floats_alike(values).tolist() == [True] * 5 + [False] * 6
+    assert fastjson.dumps_text([5e-05]) != json.dumps([5e-05], separators=(",", ":"))  # why they are left out
+
+
+def test_without_orjson_every_call_is_the_standard_librarys(monkeypatch):
+    monkeypatch.setattr(fastjson, "orjson", None)
+    assert not fastjson.available()
+    value = {"a": ["\ud800", 2**70, None, True], "é": "\x1f"}
+    assert fastjson.dumps(value) == _standard(value)
+    assert fastjson.loads(fastjson.dumps(value)) == value
+    assert fastjson.dumps_text([5e-05]) == "[5e-05]"
+
+
+def test_a_cache_payload_is_the_same_bytes_with_and_without_orjson(monkeypatch):
+    from storygraph.model import Notice, Skipped
+
+    skipped = Skipped("bad\udcff.md", "not-utf8", "not UTF-8: invalid byte at offset 3")
+    notices = [Notice("a.md", "title", "ctrl \x01 and \u2028 and é")]
+    with_orjson = cache.encode(skipped, notices)
+    monkeypatch.setattr(fastjson, "orjson", None)
+    assert cache.encode(skipped, notices) == with_orjson
+    assert cache.decode(with_orjson) == (skipped, notices)
+
+
+@needs_orjson
+def test_the_nodes_mix_orjson_blocks_and_standard_blocks_to_the_same_bytes(monkeypatch, tmp_path):
+    # blocks of 3 nodes: those whose similarities are all plain decimals go through orjson,
+    # the others through json; the document must still be one json.dumps of it, to the byte
+    import storygraph
+
+    from conftest import FIXTURES
+
+    result = storygraph.cluster(FIXTURES, use_cache=False)
+    n = len(result.nodes)
+    similarity = np.resize(np.array([0.5, 1.0, 0.25, 0.125, 0.0, 0.75]), n)
+    similarity[4] = 5e-05  # the second block: json's exponent form
+    similarity[n - 1] = 1.2e-06  # the last block
+    changed = dataclasses.replace(result, story_similarity=similarity)
+    calls = []
+    real = fastjson.dumps_text
+    monkeypatch.setattr(fastjson, "dumps_text", lambda v: calls.append(len(v)) or real(v))
+    monkeypatch.setattr(jsondoc, "_NODE_BLOCK", 3)
+    expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")) + "\n"
+    assert render(changed, "json") == expected.encode("utf-8")
+    blocks = -(-n // 3)
+    assert len(calls) == blocks - 2  # every block but the two holding an exponent form
+
+
+@pytest.mark.skipif(not sparse._compiled, reason="numba (the 'fast' extra) is not installed")
+def test_small_row_dots_take_the_compiled_loop_once_numba_is_imported(monkeypatch):
+    import numba
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    rows = sp.random(20, 50, density=0.2, format="csr", random_state=rng)
+    table = sp.random(10, 50, density=0.3, format="csr", random_state=rng)
+    table.sort_indices()
+    r, t = rng.integers(0, 20, 40), rng.integers(0, 10, 40)
+    calls = []
+    real = sparse._row_dots_compiled
+    monkeypatch.setattr(sparse, "_row_dots_compiled", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.delitem(sys.modules, "numba")  # as in a run that has not imported it
+    by_numpy = sparse.row_dots(rows, r, table, t)
+    assert not calls  # a small call does not pay numba's import
+    monkeypatch.setitem(sys.modules, "numba", numba)  # as the similarity search does from 500,000 rows
+    by_numba = sparse.row_dots(rows, r, table, t)
+    assert calls
+    assert np.array_equal(by_numba.view(np.int64), by_numpy.view(np.int64))
