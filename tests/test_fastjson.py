@@ -140,3 +140,78 @@ def test_small_row_dots_take_the_compiled_loop_once_numba_is_imported(monkeypatc
     by_numba = sparse.row_dots(rows, r, table, t)
     assert calls
     assert np.array_equal(by_numba.view(np.int64), by_numpy.view(np.int64))
+
+
+needs_numba = pytest.mark.skipif(not jsondoc._numba, reason="numba (the 'fast' extra) is not installed")
+
+
+@needs_numba
+@given(st.lists(st.one_of(st.floats(1e-4, 1e9, exclude_max=True), st.floats(-1e9, -1e-4, exclude_min=True),
+                          st.just(0.0), st.integers(1, 10**9 - 1).map(lambda k: k / 1e6),
+                          st.integers(0, 10**7).map(lambda k: (k + 0.5) / 1e7)), min_size=1, max_size=50))
+@settings(max_examples=300, deadline=None)
+def test_the_compiled_edge_lines_write_each_number_as_repr(values):
+    # every plain round6 value, halves at the seventh decimal included, as Python's repr of it
+    from storygraph._export_kernel import edge_lines
+
+    rounded = jsondoc.round6(np.array(values))
+    if not jsondoc._plain(rounded):
+        return  # rounding took it below 1e-4: such a block is written by Python
+    n = len(rounded)
+    ids = np.frombuffer('"é""x"'.encode(), dtype=np.uint8)
+    id_at = np.array([0, 4, 7], dtype=np.int64)
+    kinds = np.frombuffer(b'"k"', dtype=np.uint8)
+    text = edge_lines(np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                      jsondoc._millionths(rounded), jsondoc._millionths(rounded[::-1]), ids, id_at, kinds,
+                      np.array([0, 3], dtype=np.int64)).decode("utf-8")
+    expected = ",".join(f'{{"source":"é","target":"x","kind":"k","weight":{a!r},"similarity":{b!r}}}'
+                        for a, b in zip(rounded.tolist(), rounded[::-1].tolist()))
+    assert text == expected
+
+
+def test_plain_leaves_out_what_repr_writes_otherwise():
+    assert jsondoc._plain(np.array([0.0, 1e-4, 0.5, 1.0, 999999999.999999]))
+    for odd in (-0.0, 5e-05, 1e-06, 1e9, 1e16):
+        assert not jsondoc._plain(np.array([0.5, odd]))
+
+
+@needs_numba
+def test_compiled_edge_blocks_give_json_dumps_bytes_beside_python_blocks(monkeypatch):
+    # blocks of 5 edges: those with only plain numbers by the compiled loop, the others (an
+    # exponent form, -0.0) by Python; node ids with a lone surrogate and non-ASCII characters
+    import storygraph
+
+    from conftest import FIXTURES
+
+    result = storygraph.cluster(FIXTURES, use_cache=False)
+    nodes = list(result.table.nodes)
+    nodes[0] = dataclasses.replace(nodes[0], id="bad\udcffname é ✓")
+    nodes[1] = dataclasses.replace(nodes[1], id='quote " and \\ and \x01')
+    table = dataclasses.replace(result.table, nodes=nodes)
+    count = len(result.edges)
+    weight = np.resize(np.array([0.5, 1.0, 0.123457, 2.0, 0.0001]), count)
+    weight[7] = 5e-05  # the second block
+    similarity = np.resize(np.array([0.25, 0.3333335, 0.0, 1.0]), count)
+    similarity[count - 1] = -0.0  # the last block
+    edges = dataclasses.replace(result.edges, weight=weight, similarity=similarity)
+    changed = dataclasses.replace(result, table=table, edges=edges)
+    monkeypatch.setattr(jsondoc, "_EDGE_BLOCK", 5)
+    monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0)
+    made = []
+    real = jsondoc._compiled_lines
+
+    def spying(*args):
+        lines = real(*args)
+        return lambda *block: made.append(1) or lines(*block)
+
+    monkeypatch.setattr(jsondoc, "_compiled_lines", spying)
+    expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")) + "\n"
+    assert render(changed, "json") == expected.encode("utf-8", "surrogateescape").decode(
+        "utf-8", "replace").encode("utf-8")
+    assert len(made) == -(-count // 5) - 2  # every block but the two with an odd number
+
+
+def test_small_graphs_do_not_import_numba_for_their_edges(monkeypatch):
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    assert jsondoc._compiled_lines(100, ['"a"'], ['"k"']) is None
