@@ -15,11 +15,12 @@ _SIMILARITY = np.frombuffer(b',"similarity":', dtype=np.uint8)
 def edge_lines(left, right, kind, weight, similarity, ids, id_at, kinds, kind_at) -> bytes:
     """The edges' JSON objects joined with "," (UTF-8): node ``i``'s id as JSON is
     ``ids[id_at[i]:id_at[i + 1]]``, kind ``k``'s ``kinds[kind_at[k]:kind_at[k + 1]]``.
-    ``weight`` and ``similarity`` are millionths (int64, see :func:`_number_length`): each is
-    written as ``repr`` writes the float of that many millionths."""
-    size = _size(left, right, kind, weight, similarity, id_at, kind_at)
+    ``weight`` and ``similarity`` are each ``(millionths, odd, text, text_at)``: edge ``e``'s
+    number is written as the decimal of ``millionths[e]`` millionths where ``odd[e]`` is -1,
+    else as ``text[text_at[odd[e]]:text_at[odd[e] + 1]]``."""
+    size = _size(left, right, kind, *weight, *similarity, id_at, kind_at)
     out = np.empty(size, dtype=np.uint8)
-    _fill(out, left, right, kind, weight, similarity, ids, id_at, kinds, kind_at,
+    _fill(out, left, right, kind, *weight, *similarity, ids, id_at, kinds, kind_at,
           _SOURCE, _TARGET, _KIND, _WEIGHT, _SIMILARITY)
     return out.tobytes()
 
@@ -45,13 +46,19 @@ def _number_length(m):
 
 
 @njit(cache=True, nogil=True)
-def _size(left, right, kind, weight, similarity, id_at, kind_at):
+def _length(millionths, odd, odd_at, e):
+    j = odd[e]
+    return _number_length(millionths[e]) if j < 0 else odd_at[j + 1] - odd_at[j]
+
+
+@njit(cache=True, nogil=True)
+def _size(left, right, kind, w, w_odd, w_text, w_at, s, s_odd, s_text, s_at, id_at, kind_at):
     fixed = 10 + 10 + 8 + 10 + 14 + 1
     total = 0
     for e in range(len(left)):
         total += fixed + (id_at[left[e] + 1] - id_at[left[e]]) + (id_at[right[e] + 1] - id_at[right[e]])
         total += kind_at[kind[e] + 1] - kind_at[kind[e]]
-        total += _number_length(weight[e]) + _number_length(similarity[e])
+        total += _length(w, w_odd, w_at, e) + _length(s, s_odd, s_at, e)
     return total + max(len(left) - 1, 0)  # the commas between objects
 
 
@@ -101,8 +108,16 @@ def _put_number(out, at, m):
 
 
 @njit(cache=True, nogil=True)
-def _fill(out, left, right, kind, weight, similarity, ids, id_at, kinds, kind_at, source, target, kind_key, weight_key,
-          similarity_key):
+def _put_value(out, at, millionths, odd, text, text_at, e):
+    j = odd[e]
+    if j < 0:
+        return _put_number(out, at, millionths[e])
+    return _put_slice(out, at, text, text_at[j], text_at[j + 1])
+
+
+@njit(cache=True, nogil=True)
+def _fill(out, left, right, kind, w, w_odd, w_text, w_at, s, s_odd, s_text, s_at, ids, id_at, kinds, kind_at,
+          source, target, kind_key, weight_key, similarity_key):
     at = 0
     for e in range(len(left)):
         if e:
@@ -115,8 +130,8 @@ def _fill(out, left, right, kind, weight, similarity, ids, id_at, kinds, kind_at
         at = _put(out, at, kind_key)
         at = _put_slice(out, at, kinds, kind_at[kind[e]], kind_at[kind[e] + 1])
         at = _put(out, at, weight_key)
-        at = _put_number(out, at, weight[e])
+        at = _put_value(out, at, w, w_odd, w_text, w_at, e)
         at = _put(out, at, similarity_key)
-        at = _put_number(out, at, similarity[e])
+        at = _put_value(out, at, s, s_odd, s_text, s_at, e)
         out[at] = 125  # "}"
         at += 1

@@ -146,39 +146,43 @@ needs_numba = pytest.mark.skipif(not jsondoc._numba, reason="numba (the 'fast' e
 
 
 @needs_numba
-@given(st.lists(st.one_of(st.floats(1e-4, 1e9, exclude_max=True), st.floats(-1e9, -1e-4, exclude_min=True),
-                          st.just(0.0), st.integers(1, 10**9 - 1).map(lambda k: k / 1e6),
-                          st.integers(0, 10**7).map(lambda k: (k + 0.5) / 1e7)), min_size=1, max_size=50))
-@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.just(-0.0), st.just(0.0),
+                          st.integers(1, 10**9 - 1).map(lambda k: k / 1e6),
+                          st.integers(0, 10**7).map(lambda k: (k + 0.5) / 1e7),
+                          st.floats(1e-7, 1e-3), st.floats(1e8, 1e10)), min_size=1, max_size=50))
+@settings(max_examples=400, deadline=None)
 def test_the_compiled_edge_lines_write_each_number_as_repr(values):
-    # every plain round6 value, halves at the seventh decimal included, as Python's repr of it
+    # every round6 value as Python's repr of it: halves at the seventh decimal, the exponent
+    # forms below 1e-4 and from 1e16 up, -0.0, and values near the millionths' plain range's ends
     from storygraph._export_kernel import edge_lines
 
     rounded = jsondoc.round6(np.array(values))
-    if not jsondoc._plain(rounded):
-        return  # rounding took it below 1e-4: such a block is written by Python
     n = len(rounded)
     ids = np.frombuffer('"é""x"'.encode(), dtype=np.uint8)
     id_at = np.array([0, 4, 7], dtype=np.int64)
     kinds = np.frombuffer(b'"k"', dtype=np.uint8)
     text = edge_lines(np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
-                      jsondoc._millionths(rounded), jsondoc._millionths(rounded[::-1]), ids, id_at, kinds,
+                      jsondoc._numbers(rounded), jsondoc._numbers(rounded[::-1].copy()), ids, id_at, kinds,
                       np.array([0, 3], dtype=np.int64)).decode("utf-8")
     expected = ",".join(f'{{"source":"é","target":"x","kind":"k","weight":{a!r},"similarity":{b!r}}}'
                         for a, b in zip(rounded.tolist(), rounded[::-1].tolist()))
     assert text == expected
 
 
-def test_plain_leaves_out_what_repr_writes_otherwise():
-    assert jsondoc._plain(np.array([0.0, 1e-4, 0.5, 1.0, 999999999.999999]))
-    for odd in (-0.0, 5e-05, 1e-06, 1e9, 1e16):
-        assert not jsondoc._plain(np.array([0.5, odd]))
+def test_numbers_send_what_repr_writes_otherwise_as_text():
+    rounded = np.array([0.0, 1e-4, 0.5, 999999999.999999, -0.0, 5e-05, 1e-06, 1e9, 1e16, -2.5])
+    millionths, odd, text, text_at = jsondoc._numbers(rounded)
+    assert odd.tolist() == [-1, -1, -1, -1, 0, 1, 2, 3, 4, -1]
+    assert millionths[[0, 1, 2, 3, 9]].tolist() == [0, 100, 500000, 999999999999999, -2500000]
+    assert text.tobytes() == b"-0.05e-051e-061000000000.01e+16"
+    assert text_at.tolist() == [0, 4, 9, 14, 26, 31]
 
 
 @needs_numba
-def test_compiled_edge_blocks_give_json_dumps_bytes_beside_python_blocks(monkeypatch):
-    # blocks of 5 edges: those with only plain numbers by the compiled loop, the others (an
-    # exponent form, -0.0) by Python; node ids with a lone surrogate and non-ASCII characters
+def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch):
+    # blocks of 5 edges by the compiled loop, with numbers repr writes in other forms (an
+    # exponent form, -0.0, 1e16) and node ids with a lone surrogate, non-ASCII characters,
+    # quotes, a backslash and a control character
     import storygraph
 
     from conftest import FIXTURES
@@ -189,10 +193,11 @@ def test_compiled_edge_blocks_give_json_dumps_bytes_beside_python_blocks(monkeyp
     nodes[1] = dataclasses.replace(nodes[1], id='quote " and \\ and \x01')
     table = dataclasses.replace(result.table, nodes=nodes)
     count = len(result.edges)
-    weight = np.resize(np.array([0.5, 1.0, 0.123457, 2.0, 0.0001]), count)
-    weight[7] = 5e-05  # the second block
+    weight = np.resize(np.array([0.5, 1.0, 0.123457, 2.0, 0.0001, 0.12345650000001]), count)
+    weight[7] = 5e-05
+    weight[8] = 1e16
     similarity = np.resize(np.array([0.25, 0.3333335, 0.0, 1.0]), count)
-    similarity[count - 1] = -0.0  # the last block
+    similarity[count - 1] = -0.0
     edges = dataclasses.replace(result.edges, weight=weight, similarity=similarity)
     changed = dataclasses.replace(result, table=table, edges=edges)
     monkeypatch.setattr(jsondoc, "_EDGE_BLOCK", 5)
@@ -207,9 +212,8 @@ def test_compiled_edge_blocks_give_json_dumps_bytes_beside_python_blocks(monkeyp
     monkeypatch.setattr(jsondoc, "_compiled_lines", spying)
     expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")) + "\n"
-    assert render(changed, "json") == expected.encode("utf-8", "surrogateescape").decode(
-        "utf-8", "replace").encode("utf-8")
-    assert len(made) == -(-count // 5) - 2  # every block but the two with an odd number
+    assert render(changed, "json") == expected.replace("\udcff", "\ufffd").encode("utf-8")
+    assert len(made) == -(-count // 5)  # every block by the compiled loop
 
 
 def test_small_graphs_do_not_import_numba_for_their_edges(monkeypatch):

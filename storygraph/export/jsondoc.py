@@ -240,29 +240,33 @@ def _edge_texts(result: "Clustering") -> Iterator[str]:
     """The edge objects as JSON text, byte for byte what ``json.dumps`` of their dicts gives,
     formatted and joined a block at a time, the numbers rounded by numpy (:func:`round6`): a
     generator step, a dict and a Python ``round`` per edge were most of the export of a large
-    graph. On large graphs, with numba (the ``fast`` extra), a block whose numbers are plain
-    decimals is written by a compiled loop (:mod:`storygraph._export_kernel`), the same text."""
+    graph. On large graphs, with numba (the ``fast`` extra), the blocks are written by a
+    compiled loop (:mod:`storygraph._export_kernel`), the same text."""
     edges = result.edges
     check_finite(edges)
-    dump = functools.partial(json.dumps, ensure_ascii=False)
-    id_texts = [dump(node.id) for node in result.nodes]
-    kind_texts = [dump(kind) for kind in KINDS]
+    id_texts = [_string(node.id) for node in result.nodes]
+    kind_texts = [_string(kind) for kind in KINDS]
     compiled = _compiled_lines(len(edges), id_texts, kind_texts)
+    if compiled is not None:
+        for start in range(0, len(edges), _EDGE_BLOCK):
+            part = slice(start, start + _EDGE_BLOCK)
+            yield compiled(edges.left[part], edges.right[part], edges.kind[part], round6(edges.weight[part]),
+                           round6(edges.similarity[part]))
+        return
     ids = np.array(id_texts, dtype=object)
     kinds = np.array(kind_texts, dtype=object)
     line = '{"source":%s,"target":%s,"kind":%s,"weight":%s,"similarity":%s}'.__mod__
     for start in range(0, len(edges), _EDGE_BLOCK):
         part = slice(start, start + _EDGE_BLOCK)
-        weight, similarity = round6(edges.weight[part]), round6(edges.similarity[part])
-        if compiled is not None and _plain(weight) and _plain(similarity):
-            yield compiled(edges.left[part], edges.right[part], edges.kind[part], weight, similarity)
-            continue
         yield ",".join(map(line, zip(ids[edges.left[part]].tolist(), ids[edges.right[part]].tolist(),
-                                     kinds[edges.kind[part]].tolist(), _number_texts(weight),
-                                     _number_texts(similarity))))
+                                     kinds[edges.kind[part]].tolist(), _number_texts(round6(edges.weight[part])),
+                                     _number_texts(round6(edges.similarity[part])))))
 
 
 _EDGE_BLOCK = 8192  # about 2 MB of text: the writer holds a block, its join and its encoding at once
+
+#: ``json.dumps(text, ensure_ascii=False)`` of a str: the function it calls for one
+_string = json.encoder.encode_basestring
 
 #: From this many edges up (or once the run has imported numba), the edges' blocks are written
 #: by the compiled loop: about 2.3 us of Python an edge against numba's import and the loop's
@@ -272,42 +276,53 @@ _numba = importlib.util.find_spec("numba") is not None
 
 
 def _compiled_lines(count: int, id_texts: list[str], kind_texts: list[str]):
-    """A function of one block's (left, right, kind, weight, similarity) to its text, by the
-    compiled loop; None where it is not worth it or numba is not installed."""
+    """A function of one block's (left, right, kind, weight, similarity; the numbers already
+    :func:`round6`) to its text, by the compiled loop; None where it is not worth it or numba
+    is not installed."""
     if not _numba or (count < _COMPILED_EDGES and "numba" not in sys.modules):
         return None
     from .._export_kernel import edge_lines  # numba imported here, on first use
 
-    def table(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        # lone surrogates (a file name that is not UTF-8) become U+FFFD, as the writer's encoding does
-        pieces = [encode(text) for text in texts]
-        at = np.zeros(len(pieces) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in pieces], out=at[1:])
-        return np.frombuffer(b"".join(pieces), dtype=np.uint8), at
-
-    ids, id_at = table(id_texts)
-    kinds, kind_at = table(kind_texts)
+    ids, id_at = _texts_table(id_texts)
+    kinds, kind_at = _texts_table(kind_texts)
 
     def lines(left, right, kind, weight, similarity) -> str:
         return edge_lines(np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),
-                          np.asarray(kind, dtype=np.int64), _millionths(weight), _millionths(similarity),
+                          np.asarray(kind, dtype=np.int64), _numbers(weight), _numbers(similarity),
                           ids, id_at, kinds, kind_at).decode("utf-8")
 
     return lines
 
 
-def _plain(values: np.ndarray) -> bool:
-    """Whether ``repr`` writes every one of ``values`` (already :func:`round6`) as a plain
-    decimal of its millionths: +0.0, or a magnitude from 1e-4 up to 1e9 (below 1e-4 it turns to
-    exponent form, ``5e-05``; -0.0 keeps its sign; 1e9 keeps the millionths far inside int64)."""
-    magnitude = np.abs(values)
-    zero = (values == 0.0) & ~np.signbit(values)
-    return bool(np.all(zero | ((magnitude >= 1e-4) & (magnitude < 1e9))))
+def _texts_table(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``texts`` as one UTF-8 buffer and the offsets where each begins (and the last ends).
+    Lone surrogates (a file name that is not UTF-8) become U+FFFD, as the writer's encoding does."""
+    joined = "".join(texts)
+    data = encode(joined)
+    if len(data) == len(joined):  # all ASCII: a byte a character
+        lengths = [len(text) for text in texts]
+    else:
+        pieces = [encode(text) for text in texts]
+        data, lengths = b"".join(pieces), [len(piece) for piece in pieces]
+    at = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=at[1:])
+    return np.frombuffer(data, dtype=np.uint8), at
 
 
-def _millionths(values: np.ndarray) -> np.ndarray:
-    """The whole number of millionths each :func:`round6` value stands for (exact below 1e9)."""
-    return np.rint(values * 1e6).astype(np.int64)
+def _numbers(rounded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``rounded`` (:func:`round6` values) for the compiled loop: the whole number of millionths
+    of each, and, for each that ``repr`` does not write as a plain decimal of its millionths
+    (below 1e-4 it turns to exponent form, ``5e-05``; -0.0 keeps its sign; from 1e9 up the
+    millionths near int64's end), the index of its ``repr`` in a text table (-1 for the others)."""
+    magnitude = np.abs(rounded)
+    plain = ((rounded == 0.0) & ~np.signbit(rounded)) | ((magnitude >= 1e-4) & (magnitude < 1e9))
+    millionths = np.zeros(len(rounded), dtype=np.int64)
+    millionths[plain] = np.rint(rounded[plain] * 1e6)
+    odd = np.full(len(rounded), -1, dtype=np.int64)
+    where = np.flatnonzero(~plain)
+    odd[where] = np.arange(len(where))
+    text, text_at = _texts_table(_number_texts(rounded[where]))
+    return millionths, odd, text, text_at
 
 
 def round6(values: np.ndarray) -> np.ndarray:
