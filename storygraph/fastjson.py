@@ -54,7 +54,8 @@ def dumps(value: object) -> bytes:
 
 def dumps_text(value: object) -> str:
     """``json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))``, the
-    same text; its floats must be :func:`floats_alike` (a NaN raises ValueError as ``json``'s does)."""
+    same text; its floats must be :func:`floats_alike` (not NaN nor an infinity, which orjson
+    writes as ``null`` where ``json`` raises ValueError)."""
     if orjson is not None:
         try:
             return orjson.dumps(value).decode("utf-8")

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storygraph import cache, fastjson, sparse
+from storygraph.errors import ExportError
 from storygraph.export import jsondoc, render
 
 needs_orjson = pytest.mark.skipif(not fastjson.available(), reason="orjson is not installed")
@@ -37,7 +38,15 @@ def test_dumps_gives_the_standard_librarys_bytes(value):
     assert fastjson.dumps(value) == _standard(value)
 
 
-@given(_values)
+# What the callers write: integers within 64 bits (the cache's quality is below 2^53)
+_values_64 = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), _text),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_text, inner, max_size=5)),
+    max_leaves=30,
+)
+
+
+@given(_values_64)
 @settings(max_examples=400, deadline=None)
 def test_loads_reads_back_what_dumps_wrote_as_json_does(value):
     data = fastjson.dumps(value)
@@ -48,6 +57,22 @@ def test_loads_reads_back_what_dumps_wrote_as_json_does(value):
 def test_loads_refuses_malformed_data_with_a_value_error(data):
     with pytest.raises(ValueError):
         fastjson.loads(data)
+
+
+@needs_orjson
+def test_an_integer_past_64_bits_reads_back_as_a_float_which_the_cache_refuses():
+    # the one known difference from json.loads (orjson has no big integers); the parse cache,
+    # the one reader, checks each field's type, so such an entry is parsed again, never used
+    assert fastjson.loads(b"[18446744073709551616]") == [float(2**64)]
+    from storygraph.model import Article
+
+    article = Article("a.md", "https://example.com/a", "A title", quality=7, key="example.com/a")
+    good = cache.encode(article, [])
+    assert cache.decode(good) == (article, [])
+    tampered = good.replace(b'"quality":7', b'"quality":18446744073709551616')
+    assert tampered != good
+    with pytest.raises(TypeError, match="malformed cache entry"):
+        cache.decode(tampered)
 
 
 def test_loads_reads_what_orjson_refuses_as_json_does():
@@ -181,15 +206,15 @@ def test_numbers_send_what_repr_writes_otherwise_as_text():
 @needs_numba
 def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch):
     # blocks of 5 edges by the compiled loop, with numbers repr writes in other forms (an
-    # exponent form, -0.0, 1e16) and node ids with a lone surrogate, non-ASCII characters,
-    # quotes, a backslash and a control character
+    # exponent form, -0.0, 1e16) and node ids with non-ASCII characters (2, 3 and 4 bytes in
+    # UTF-8), quotes, a backslash and a control character
     import storygraph
 
     from conftest import FIXTURES
 
     result = storygraph.cluster(FIXTURES, use_cache=False)
     nodes = list(result.table.nodes)
-    nodes[0] = dataclasses.replace(nodes[0], id="bad\udcffname é ✓")
+    nodes[0] = dataclasses.replace(nodes[0], id="name é ✓ 😀")
     nodes[1] = dataclasses.replace(nodes[1], id='quote " and \\ and \x01')
     table = dataclasses.replace(result.table, nodes=nodes)
     count = len(result.edges)
@@ -212,8 +237,61 @@ def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch):
     monkeypatch.setattr(jsondoc, "_compiled_lines", spying)
     expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")) + "\n"
-    assert render(changed, "json") == expected.replace("\udcff", "\ufffd").encode("utf-8")
+    assert "".join(jsondoc.json_chunks(changed)) == expected  # the text, not only the bytes
     assert len(made) == -(-count // 5)  # every block by the compiled loop
+    assert render(changed, "json") == expected.encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def fixture_result():
+    import storygraph
+
+    from conftest import FIXTURES
+
+    return storygraph.cluster(FIXTURES, use_cache=False)
+
+
+def _with_node_id(result, i: int, node_id: str):
+    nodes = list(result.table.nodes)
+    nodes[i] = dataclasses.replace(nodes[i], id=node_id)
+    return dataclasses.replace(result, table=dataclasses.replace(result.table, nodes=nodes))
+
+
+@needs_numba
+def test_an_id_with_a_lone_surrogate_keeps_it_in_the_edges_text(monkeypatch, fixture_result):
+    # UTF-8 cannot hold the surrogate, so the compiled loop (which writes bytes) is not used:
+    # the text is json.dumps's, with the surrogate; the file has U+FFFD, as for every field
+    result = fixture_result
+    at = int(result.edges.left[0])
+    changed = _with_node_id(result, at, "bad\udcffname")
+    monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0)
+    assert jsondoc._compiled_lines(len(changed.edges), [jsondoc._string(n.id) for n in changed.nodes], ['"k"']) is None
+    expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")) + "\n"
+    assert "\udcff" in expected
+    assert "".join(jsondoc.json_chunks(changed)) == expected
+    assert render(changed, "json") == expected.replace("\udcff", "\ufffd").encode("utf-8")
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("field, value", [("left", -1), ("right", "n"), ("kind", 9)])
+def test_an_edge_naming_no_node_or_kind_is_an_export_error(monkeypatch, fixture_result, compiled, field, value):
+    # only a hand-made Clustering can hold one; neither path may write an edge to the wrong
+    # node (a negative index counts from the end in Python) nor read past the ids (compiled)
+    if compiled and not jsondoc._numba:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0 if compiled else 1 << 60)
+    if compiled:
+        import numba  # noqa: F401  (the compiled path is taken once numba is imported)
+    else:
+        monkeypatch.delitem(sys.modules, "numba", raising=False)
+    result = fixture_result
+    values = getattr(result.edges, field).copy()
+    values[3] = len(result.nodes) if value == "n" else value
+    changed = dataclasses.replace(result, edges=dataclasses.replace(result.edges, **{field: values}))
+    for fmt in ("json", "graphml"):
+        with pytest.raises(ExportError, match=r"edge 3: (source|target|kind) index"):
+            render(changed, fmt)
 
 
 def test_small_graphs_do_not_import_numba_for_their_edges(monkeypatch):

@@ -29,7 +29,8 @@ from .sections import Piece, Section, flatten
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", "iso", "parameters", "check_finite", "round6"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", "iso", "parameters", "check_finite",
+           "check_indices", "round6"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.5"
@@ -71,9 +72,20 @@ def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
 
 def _edge_dicts(result: "Clustering") -> Iterator[dict]:
     check_finite(result.edges)
+    check_indices(result.edges, len(result.nodes))
     ids = [node.id for node in result.nodes]
     for a, b, kind, weight, sim in result.edges.rows():
         yield {"source": ids[a], "target": ids[b], "kind": kind, "weight": round(weight, 6), "similarity": round(sim, 6)}
+
+
+def check_indices(edges, n: int) -> None:
+    """An edge whose source or target is not one of the ``n`` nodes, or whose kind is not one
+    of :data:`~storygraph.model.KINDS`, is an :class:`ExportError` (only a hand-made
+    ``Clustering`` can hold one): never an edge to the wrong node, nor memory read past the ids."""
+    for name, values, bound in (("source", edges.left, n), ("target", edges.right, n), ("kind", edges.kind, len(KINDS))):
+        bad = np.flatnonzero((values < 0) | (values >= bound))
+        if len(bad):
+            raise ExportError(f"edge {bad[0]}: {name} index {values[bad[0]]} is not in 0..{bound - 1}")
 
 
 def check_finite(edges) -> None:
@@ -244,6 +256,7 @@ def _edge_texts(result: "Clustering") -> Iterator[str]:
     compiled loop (:mod:`storygraph._export_kernel`), the same text."""
     edges = result.edges
     check_finite(edges)
+    check_indices(edges, len(result.nodes))
     id_texts = [_string(node.id) for node in result.nodes]
     kind_texts = [_string(kind) for kind in KINDS]
     compiled = _compiled_lines(len(edges), id_texts, kind_texts)
@@ -281,9 +294,12 @@ def _compiled_lines(count: int, id_texts: list[str], kind_texts: list[str]):
     is not installed."""
     if not _numba or (count < _COMPILED_EDGES and "numba" not in sys.modules):
         return None
+    id_table = _texts_table(id_texts)
+    if id_table is None:  # an id with a lone surrogate: its text must keep it, as json.dumps's does
+        return None
     from .._export_kernel import edge_lines  # numba imported here, on first use
 
-    ids, id_at = _texts_table(id_texts)
+    ids, id_at = id_table
     kinds, kind_at = _texts_table(kind_texts)
 
     def lines(left, right, kind, weight, similarity) -> str:
@@ -294,15 +310,20 @@ def _compiled_lines(count: int, id_texts: list[str], kind_texts: list[str]):
     return lines
 
 
-def _texts_table(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``texts`` as one UTF-8 buffer and the offsets where each begins (and the last ends).
-    Lone surrogates (a file name that is not UTF-8) become U+FFFD, as the writer's encoding does."""
+def _texts_table(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``texts`` as one UTF-8 buffer and the offsets where each begins (and the last ends);
+    None when one holds a lone surrogate (a file name that is not UTF-8), which UTF-8 cannot
+    hold: the edges' text keeps it (only the writer's encoding makes it U+FFFD), so the Python
+    lines write that graph's edges."""
     joined = "".join(texts)
-    data = encode(joined)
+    try:
+        data = joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
     if len(data) == len(joined):  # all ASCII: a byte a character
         lengths = [len(text) for text in texts]
     else:
-        pieces = [encode(text) for text in texts]
+        pieces = [text.encode("utf-8") for text in texts]
         data, lengths = b"".join(pieces), [len(piece) for piece in pieces]
     at = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=at[1:])
@@ -321,7 +342,7 @@ def _numbers(rounded: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     odd = np.full(len(rounded), -1, dtype=np.int64)
     where = np.flatnonzero(~plain)
     odd[where] = np.arange(len(where))
-    text, text_at = _texts_table(_number_texts(rounded[where]))
+    text, text_at = _texts_table(_number_texts(rounded[where]))  # repr texts are ASCII: never None
     return millionths, odd, text, text_at
 
 
