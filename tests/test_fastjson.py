@@ -32,6 +32,26 @@ def _standard(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
+@pytest.fixture(scope="module")
+def fixture_result():
+    import storygraph
+
+    from conftest import FIXTURES
+
+    return storygraph.cluster(FIXTURES, use_cache=False)
+
+
+def _with_node_id(result, i: int, node_id: str):
+    nodes = list(result.table.nodes)
+    nodes[i] = dataclasses.replace(nodes[i], id=node_id)
+    return dataclasses.replace(result, table=dataclasses.replace(result.table, nodes=nodes))
+
+
+def _dumped(result) -> str:
+    """The JSON output's text as one ``json.dumps`` of the document writes it."""
+    return json.dumps(jsondoc.document(result), ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+
+
 @given(_values)
 @settings(max_examples=400, deadline=None)
 def test_dumps_gives_the_standard_librarys_bytes(value):
@@ -121,14 +141,10 @@ def test_a_cache_payload_is_the_same_bytes_with_and_without_orjson(monkeypatch):
 
 
 @needs_orjson
-def test_the_nodes_mix_orjson_blocks_and_standard_blocks_to_the_same_bytes(monkeypatch, tmp_path):
+def test_the_nodes_mix_orjson_blocks_and_standard_blocks_to_the_same_bytes(monkeypatch, fixture_result):
     # blocks of 3 nodes: those whose similarities are all plain decimals go through orjson,
     # the others through json; the document must still be one json.dumps of it, to the byte
-    import storygraph
-
-    from conftest import FIXTURES
-
-    result = storygraph.cluster(FIXTURES, use_cache=False)
+    result = fixture_result
     n = len(result.nodes)
     similarity = np.resize(np.array([0.5, 1.0, 0.25, 0.125, 0.0, 0.75]), n)
     similarity[4] = 5e-05  # the second block: json's exponent form
@@ -138,8 +154,7 @@ def test_the_nodes_mix_orjson_blocks_and_standard_blocks_to_the_same_bytes(monke
     real = fastjson.dumps_text
     monkeypatch.setattr(fastjson, "dumps_text", lambda v: calls.append(len(v)) or real(v))
     monkeypatch.setattr(jsondoc, "_NODE_BLOCK", 3)
-    expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")) + "\n"
+    expected = _dumped(changed)
     assert render(changed, "json") == expected.encode("utf-8")
     blocks = -(-n // 3)
     assert len(calls) == blocks - 2  # every block but the two holding an exponent form
@@ -204,19 +219,11 @@ def test_numbers_send_what_repr_writes_otherwise_as_text():
 
 
 @needs_numba
-def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch):
+def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch, fixture_result):
     # blocks of 5 edges by the compiled loop, with numbers repr writes in other forms (an
     # exponent form, -0.0, 1e16) and node ids with non-ASCII characters (2, 3 and 4 bytes in
     # UTF-8), quotes, a backslash and a control character
-    import storygraph
-
-    from conftest import FIXTURES
-
-    result = storygraph.cluster(FIXTURES, use_cache=False)
-    nodes = list(result.table.nodes)
-    nodes[0] = dataclasses.replace(nodes[0], id="name é ✓ 😀")
-    nodes[1] = dataclasses.replace(nodes[1], id='quote " and \\ and \x01')
-    table = dataclasses.replace(result.table, nodes=nodes)
+    result = _with_node_id(_with_node_id(fixture_result, 0, "name é ✓ 😀"), 1, 'quote " and \\ and \x01')
     count = len(result.edges)
     weight = np.resize(np.array([0.5, 1.0, 0.123457, 2.0, 0.0001, 0.12345650000001]), count)
     weight[7] = 5e-05
@@ -224,7 +231,7 @@ def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch):
     similarity = np.resize(np.array([0.25, 0.3333335, 0.0, 1.0]), count)
     similarity[count - 1] = -0.0
     edges = dataclasses.replace(result.edges, weight=weight, similarity=similarity)
-    changed = dataclasses.replace(result, table=table, edges=edges)
+    changed = dataclasses.replace(result, edges=edges)
     monkeypatch.setattr(jsondoc, "_EDGE_BLOCK", 5)
     monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0)
     made = []
@@ -235,26 +242,10 @@ def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch):
         return lambda *block: made.append(1) or lines(*block)
 
     monkeypatch.setattr(jsondoc, "_compiled_lines", spying)
-    expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")) + "\n"
+    expected = _dumped(changed)
     assert "".join(jsondoc.json_chunks(changed)) == expected  # the text, not only the bytes
     assert len(made) == -(-count // 5)  # every block by the compiled loop
     assert render(changed, "json") == expected.encode("utf-8")
-
-
-@pytest.fixture(scope="module")
-def fixture_result():
-    import storygraph
-
-    from conftest import FIXTURES
-
-    return storygraph.cluster(FIXTURES, use_cache=False)
-
-
-def _with_node_id(result, i: int, node_id: str):
-    nodes = list(result.table.nodes)
-    nodes[i] = dataclasses.replace(nodes[i], id=node_id)
-    return dataclasses.replace(result, table=dataclasses.replace(result.table, nodes=nodes))
 
 
 @needs_numba
@@ -266,8 +257,7 @@ def test_an_id_with_a_lone_surrogate_keeps_it_in_the_edges_text(monkeypatch, fix
     changed = _with_node_id(result, at, "bad\udcffname")
     monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0)
     assert jsondoc._compiled_lines(len(changed.edges), [jsondoc._string(n.id) for n in changed.nodes], ['"k"']) is None
-    expected = json.dumps(jsondoc.document(changed), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")) + "\n"
+    expected = _dumped(changed)
     assert "\udcff" in expected
     assert "".join(jsondoc.json_chunks(changed)) == expected
     assert render(changed, "json") == expected.replace("\udcff", "\ufffd").encode("utf-8")

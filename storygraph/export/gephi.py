@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from ..io import xml_safe
-from .jsondoc import check_finite, check_indices, iso
+from .jsondoc import check_edges, iso
 
 if TYPE_CHECKING:
     from ..model import Clustering
@@ -73,8 +73,7 @@ def gephi_edges(result: "Clustering", node_ids: list[str]) -> Iterator[tuple[str
     to 6 decimals and spelled as Python's ``repr`` (as in the JSON).
     """
     edges = result.edges
-    check_finite(edges)
-    check_indices(edges, len(node_ids))
+    check_edges(edges, len(node_ids))
     for a, b, kind, weight, sim in edges.rows():
         yield node_ids[a], node_ids[b], kind, repr(round(weight, 6)), repr(round(sim, 6))
 

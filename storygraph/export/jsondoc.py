@@ -29,8 +29,8 @@ from .sections import Piece, Section, flatten
 if TYPE_CHECKING:
     from ..model import Clustering
 
-__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", "iso", "parameters", "check_finite",
-           "check_indices", "round6"]
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", "iso", "parameters", "check_edges",
+           "round6"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
 SCHEMA_VERSION = "1.5"
@@ -71,31 +71,27 @@ def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
 
 
 def _edge_dicts(result: "Clustering") -> Iterator[dict]:
-    check_finite(result.edges)
-    check_indices(result.edges, len(result.nodes))
+    check_edges(result.edges, len(result.nodes))
     ids = [node.id for node in result.nodes]
     for a, b, kind, weight, sim in result.edges.rows():
         yield {"source": ids[a], "target": ids[b], "kind": kind, "weight": round(weight, 6), "similarity": round(sim, 6)}
 
 
-def check_indices(edges, n: int) -> None:
-    """An edge whose source or target is not one of the ``n`` nodes, or whose kind is not one
-    of :data:`~storygraph.model.KINDS`, is an :class:`ExportError` (only a hand-made
-    ``Clustering`` can hold one): never an edge to the wrong node, nor memory read past the ids."""
-    for name, values, bound in (("source", edges.left, n), ("target", edges.right, n), ("kind", edges.kind, len(KINDS))):
-        bad = np.flatnonzero((values < 0) | (values >= bound))
-        if len(bad):
-            raise ExportError(f"edge {bad[0]}: {name} index {values[bad[0]]} is not in 0..{bound - 1}")
-
-
-def check_finite(edges) -> None:
-    """An infinite or NaN edge number (e.g. from ``related_weight=inf``) is an
-    :class:`ExportError`, not an output that strict JSON parsers and Gephi refuse."""
+def check_edges(edges, n: int) -> None:
+    """What every writer checks before it writes an edge, as an :class:`ExportError`:
+    an infinite or NaN number (e.g. from ``related_weight=inf``), which strict JSON parsers and
+    Gephi refuse; a source or target that is not one of the ``n`` nodes, or a kind not in
+    :data:`~storygraph.model.KINDS` (only a hand-made ``Clustering`` holds one), which would
+    be an edge to the wrong node or, in the compiled loop, a read past the ids."""
     for name in ("weight", "similarity"):
         values = getattr(edges, name)
         finite = np.isfinite(values)
         if not finite.all():
             raise ExportError(f"an edge {name} is {values[~finite][0]}: not a finite number (check related_weight)")
+    for name, values, bound in (("source", edges.left, n), ("target", edges.right, n), ("kind", edges.kind, len(KINDS))):
+        bad = np.flatnonzero((values < 0) | (values >= bound))
+        if len(bad):
+            raise ExportError(f"edge {bad[0]}: {name} index {values[bad[0]]} is not in 0..{bound - 1}")
 
 
 def parameters(options: dict, edges_sha256: str | None = None, overrides_sha256: str | None = None) -> dict:
@@ -255,8 +251,7 @@ def _edge_texts(result: "Clustering") -> Iterator[str]:
     graph. On large graphs, with numba (the ``fast`` extra), the blocks are written by a
     compiled loop (:mod:`storygraph._export_kernel`), the same text."""
     edges = result.edges
-    check_finite(edges)
-    check_indices(edges, len(result.nodes))
+    check_edges(edges, len(result.nodes))
     id_texts = [_string(node.id) for node in result.nodes]
     kind_texts = [_string(kind) for kind in KINDS]
     compiled = _compiled_lines(len(edges), id_texts, kind_texts)
