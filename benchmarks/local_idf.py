@@ -2,12 +2,14 @@
 """Experiment (not the method): IDF over each period and its neighbours, scored on the dev sets.
 
     python benchmarks/local_idf.py REACH [--sets synthetic-10k,tweets-stream]
-    python benchmarks/local_idf.py 0 --cumulative [--sets ...]
+    python benchmarks/local_idf.py 0 --cumulative [--ahead 1] [--sets ...]
 
 With ``--cumulative`` each dated row is weighted instead by the document frequencies of every
 row of its own and all earlier periods: the incremental IDF of on-line event detection (Allan,
 Papka and Lavrenko 1998, IDF from the documents seen so far). A new day's articles then change
-the vectors of the newest period only, and the oldest periods see less of the corpus.
+the vectors of the newest period only, and the oldest periods see less of the corpus. With
+``--ahead N`` also the next N periods (``--ahead 1`` is the pipeline's ``idf_scope="running"``,
+computed here in float64).
 
 Replaces the pipeline's TF-IDF vectors: each dated row is weighted by the document
 frequencies of the rows of its own period and ``REACH`` periods on each side (periods as the
@@ -40,7 +42,7 @@ from storygraph.periods import UNDATED, period_of  # noqa: E402
 
 
 def local_vectors(texts: list[str], days: np.ndarray, period_days: float, reach: int,
-                  max_df: float, cumulative: bool = False) -> tuple[sp.csr_matrix, np.ndarray]:
+                  max_df: float, cumulative: bool = False, ahead: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:
     """Sublinear-tf, smoothed-IDF, L2-normalised rows with each row's IDF over its periods' rows."""
     counter = CountVectorizer(stop_words="english", strip_accents="unicode", dtype=np.float32)
     counts = counter.fit_transform(texts).tocsr()
@@ -56,7 +58,7 @@ def local_vectors(texts: list[str], days: np.ndarray, period_days: float, reach:
         if p == UNDATED:
             scope = rows
         elif cumulative:
-            scope = np.flatnonzero(dated & (period <= p))
+            scope = np.flatnonzero(dated & (period <= p + ahead))
         else:
             scope = np.flatnonzero(dated & (np.abs(period - p) <= reach))
         df = np.asarray(present[scope].sum(axis=0)).ravel()
@@ -80,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="synthetic-10k,tweets-stream", help="comma-separated dev sets")
     parser.add_argument("--cumulative", action="store_true",
                         help="IDF over each period and every earlier one (REACH is then ignored unless -1)")
+    parser.add_argument("--ahead", type=int, default=0,
+                        help="with --cumulative: also this many later periods (0: the documents seen so far)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/storygraph-bench"))
     args = parser.parse_args(argv)
     own = pipeline._tfidf
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
         days = np.array([n.published.timestamp() / 86400 if n.published else np.nan for n in table.nodes])
         return local_vectors(texts, days, opts.period_windows * opts.window_days, args.reach, opts.max_df,
-                             args.cumulative)
+                             args.cumulative, args.ahead)
 
     pipeline._tfidf = vectors
     for name in args.sets.split(","):
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: source absent")
             continue
         s, took = quality.score(*found, {})
-        label = "cumulative" if args.cumulative and args.reach >= 0 else f"reach {args.reach}"
+        label = f"cumulative+{args.ahead}" if args.cumulative and args.reach >= 0 else f"reach {args.reach}"
         print(f"{label} {name}: B3 {s['bcubed_f1']:.3f} NMI {s['nmi']:.3f} "
               f"stories {s['stories_found']:,} ({took:.0f} s)", flush=True)
     return 0
