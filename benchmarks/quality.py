@@ -71,6 +71,7 @@ VARIANTS = {
     "period_windows 0 (one optimisation as before 1.5)": {"period_windows": 0},
     "period_windows 2": {"period_windows": 2},
     "period_windows 8": {"period_windows": 8},
+    "idf_scope running": {"idf_scope": "running"},
 }
 
 

@@ -25,7 +25,7 @@ from ._version import __version__
 from .cachecli import CommandError, cache_group
 from .errors import StorygraphError
 from .export import FORMATS, format_for
-from .options import ALGORITHMS, ClusterOptions
+from .options import ALGORITHMS, IDF_SCOPES, ClusterOptions
 from .runtime import exit_at_once, gc_off_for_this_process
 
 if TYPE_CHECKING:
@@ -142,6 +142,10 @@ def _require_items(loaded, content: str) -> None:
 @click.option("--period-windows", type=int, default=_DEFAULTS.period_windows, show_default=True,
               help="Find stories period by period, each this many windows long, joined across the boundaries "
                    "(leiden); 0: the whole corpus at once.")
+@click.option("--idf-scope", type=click.Choice(IDF_SCOPES), default=_DEFAULTS.idf_scope, show_default=True,
+              help="Whose document frequencies weigh an article's words: the whole corpus, or (running) "
+                   "those of its own period, the earlier ones and the next one, so that newer articles "
+                   "leave older periods' stories as they were.")
 @click.option("--resolution", type=float, default=_DEFAULTS.resolution, show_default=True,
               help="Modularity resolution (modularity, louvain): higher gives smaller stories.")
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")
@@ -150,7 +154,7 @@ def _require_items(loaded, content: str) -> None:
 @_graph_options
 def cluster_command(content: str, output: str, fmt: str | None, edge_file: str | None, previous_file: str | None,
                     overrides_file: str | None, algorithm: str,
-                    cohesion: float, period_windows: int, resolution: float, seed: int, report_max_nodes: int, threshold: float,
+                    cohesion: float, period_windows: int, idf_scope: str, resolution: float, seed: int, report_max_nodes: int, threshold: float,
                     top_k: int,
                     window_days: float, jobs: int, dask_address: str | None, cache_dir: str | None,
                     no_cache: bool, no_related: bool, strict: bool, quiet: bool, verbose: bool) -> None:
@@ -168,7 +172,8 @@ def cluster_command(content: str, output: str, fmt: str | None, edge_file: str |
     options = _build_options(
         lambda: chosen.append(format_for(output, fmt)),
         threshold=threshold, top_k=top_k, window_days=window_days, algorithm=algorithm,
-        cohesion=cohesion, period_windows=period_windows, resolution=resolution, seed=seed, use_related=not no_related, strict=strict,
+        cohesion=cohesion, period_windows=period_windows, idf_scope=idf_scope, resolution=resolution, seed=seed,
+        use_related=not no_related, strict=strict,
         report_max_nodes=report_max_nodes, jobs=jobs, use_cache=not no_cache, cache_dir=cache_dir,
         dask=dask_address,
     )

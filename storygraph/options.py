@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, fields
 
 from .errors import OptionsError
 
-__all__ = ["ClusterOptions", "ALGORITHMS"]
+__all__ = ["ClusterOptions", "ALGORITHMS", "IDF_SCOPES"]
 
 #: Community detection algorithms understood by :mod:`storygraph.communities`.
 ALGORITHMS = ("leiden", "modularity", "louvain", "label-propagation", "components")
+#: Whose document frequencies weigh an article's words (``ClusterOptions.idf_scope``).
+IDF_SCOPES = ("corpus", "running")
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,15 @@ class ClusterOptions:
         window_days: only articles published at most this many days apart are
             compared (stories are events); undated articles are compared with all.
         title_weight: how many times the title counts against the excerpt once.
-        max_df: drop terms found in more than this fraction of documents.
+        max_df: drop terms found in more than this fraction of documents (with
+            ``idf_scope`` "running": of the documents of each scope).
+        idf_scope: whose document frequencies weigh an article's words. ``"corpus"``
+            (default): every article's. ``"running"``: those of the dated articles of its
+            own period (``period_windows * window_days``), every earlier one and the next one
+            (undated articles: every article's), as an on-line event detector keeps them; so
+            articles added after the next period change nothing about a period's vectors, and
+            yesterday's stories stay as they were. Costs 0.003-0.011 B-cubed on the dev sets
+            (docs/quality.md); needs ``period_windows`` >= 1.
         chunk_size: rows per block of the sparse similarity product (memory bound).
         merge_copies: articles with exactly the same words (syndicated copies)
             hang on their earliest copy instead of filling each other's top-k.
@@ -87,6 +97,7 @@ class ClusterOptions:
     window_days: float = 7.0
     title_weight: int = 2
     max_df: float = 1.0
+    idf_scope: str = "corpus"
     chunk_size: int = 2048
     merge_copies: bool = True
     use_related: bool = True
@@ -112,6 +123,8 @@ class ClusterOptions:
         _check_number("window_days", self.window_days, 0.0, math.inf, low_open=True)
         _check_int("title_weight", self.title_weight, 1)
         _check_number("max_df", self.max_df, 0.0, 1.0, low_open=True)
+        if self.idf_scope not in IDF_SCOPES:
+            raise OptionsError("idf_scope", self.idf_scope, f"one of {', '.join(IDF_SCOPES)}")
         _check_int("chunk_size", self.chunk_size, 1)
         _check_bool("merge_copies", self.merge_copies)
         _check_bool("use_related", self.use_related)
@@ -121,6 +134,8 @@ class ClusterOptions:
             raise OptionsError("algorithm", self.algorithm, f"one of {', '.join(ALGORITHMS)}")
         _check_number("cohesion", self.cohesion, 0.0, 1.0, low_open=True)
         _check_int("period_windows", self.period_windows, 0)
+        if self.idf_scope == "running" and self.period_windows == 0:
+            raise OptionsError("idf_scope", self.idf_scope, "'corpus' when period_windows is 0 (a running IDF counts by period)")
         _check_number("resolution", self.resolution, 0.0, math.inf, low_open=True)
         _check_number("reference_weight", self.reference_weight, 0.0, math.inf, low_open=True)
         _check_int("seed", self.seed, 0)

@@ -173,8 +173,8 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         left_out = _leave_out(loaded, ignored, fixes)
         table = graph_stage.build_nodes(loaded.articles, opts.use_related, exclude=frozenset(ignored))
         clock.lap("graph")
-        matrix, terms = _tfidf(table, opts)
         seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
+        matrix, terms = _tfidf(table, opts, graph_stage.days(seconds))
         edge_source = _edge_source(opts, edge_file, engine, len(table.nodes))
         with progress("similarity", len(table.nodes)) as tick:
             edges, notices = edge_source(table, matrix, seconds, tick)
@@ -196,9 +196,12 @@ def _leave_out(loaded: LoadResult, ignored: dict[str, int], fixes: Overrides | N
     return out
 
 
-def _tfidf(table: NodeTable, opts: ClusterOptions):
+def _tfidf(table: NodeTable, opts: ClusterOptions, days: np.ndarray):
     texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
-    return similarity.tfidf_matrix(texts, opts.max_df, workers=_fork_workers(opts.jobs, len(texts) >= _PARALLEL_NODES))
+    # running IDF: the periods are the community stage's (the same days, the same length)
+    scopes = periods.period_of(days, opts.period_windows * opts.window_days) if opts.idf_scope == "running" else None
+    return similarity.tfidf_matrix(texts, opts.max_df, workers=_fork_workers(opts.jobs, len(texts) >= _PARALLEL_NODES),
+                                   periods=scopes)
 
 
 def _edge_source(opts: ClusterOptions, edge_file, engine, n: int) -> graph_stage.EdgeSource:

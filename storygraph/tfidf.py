@@ -26,7 +26,7 @@ import importlib.util
 import re
 import unicodedata
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +36,11 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["tfidf_matrix", "analyze", "vectorizer"]
+__all__ = ["tfidf_matrix", "analyze", "vectorizer", "UNDATED"]
+
+#: The period of an undated text (:data:`storygraph.periods.UNDATED`, the same value: this
+#: module does not import the community stage).
+UNDATED = np.iinfo(np.int64).min
 
 Counted = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]  # (terms as first met, indptr, indices, counts)
 
@@ -87,14 +91,20 @@ def analyze(text: str) -> list[str]:
     return [word for word in _TOKENS(text) if word not in _STOP_WORDS]
 
 
-def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | None = None
-                 ) -> tuple[sp.csr_matrix, np.ndarray]:
+def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | None = None,
+                 periods: np.ndarray | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
     """Return (L2-normalised float32 CSR matrix with sorted indices, vocabulary terms by column).
 
     Terms found in more than ``max_df`` of the texts are dropped (a fraction in (0, 1]).
     ``workers`` > 1 counts the words in that many forked processes (POSIX), with the same result.
     Texts without a usable word, or whose every word is dropped, give an ``(n, 0)`` matrix
     (where scikit-learn raises ``ValueError``).
+
+    ``periods`` (one int64 per text, :data:`UNDATED` for an undated one; None: every text
+    weighs by the whole corpus) gives the running IDF of :func:`_weighted_running`: a dated
+    text's IDF counts only the dated texts of its own period, every earlier one and the next
+    one, so texts added to later periods leave its row as it was, bit for bit. ``max_df`` is
+    then a fraction of that scope (a term past it weighs 0 in the rows of that scope).
     """
     # a float always: scikit-learn reads an int max_df as a number of documents, so max_df=1
     # (which the options accept as the fraction 1) would drop every word found twice
@@ -103,7 +113,10 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
         counts, terms = _merged([_count(texts)], len(texts))
     else:
         counts, terms = _counted_in_parts(texts, workers)
-    matrix, terms = _weighted_columns(counts, terms, max_df, len(texts))
+    if periods is None:
+        matrix, terms = _weighted_columns(counts, terms, max_df, len(texts))
+    else:
+        matrix, terms = _weighted_columns(counts, terms, 1.0, len(texts), _running(periods, max_df))
     matrix.sort_indices()  # duplicate detection compares rows byte for byte
     return matrix, terms
 
@@ -125,7 +138,8 @@ def _counted_in_parts(texts: Sequence[str], workers: int) -> tuple[sp.csr_matrix
     return _merged(parts, len(texts))
 
 
-def _weighted_columns(counts: sp.csr_matrix, terms: list[str], max_df: float, n: int
+def _weighted_columns(counts: sp.csr_matrix, terms: list[str], max_df: float, n: int,
+                      weigh: Callable[[sp.csr_matrix], sp.csr_matrix] | None = None
                       ) -> tuple[sp.csr_matrix, np.ndarray]:
     """What CountVectorizer.fit_transform and TfidfVectorizer do with the counts: the words in
     more than ``max_df`` of the texts dropped, the columns sorted by word, the weights."""
@@ -142,24 +156,79 @@ def _weighted_columns(counts: sp.csr_matrix, terms: list[str], max_df: float, n:
     position = np.empty(len(terms), dtype=counts.indices.dtype)
     position[order] = np.arange(len(terms), dtype=counts.indices.dtype)
     counts.indices = position.take(counts.indices)  # renumbered in place: each row's stored order kept
-    return _weighted(counts), np.array([terms[i] for i in order], dtype=object)
+    return (weigh or _weighted)(counts), np.array([terms[i] for i in order], dtype=object)
 
 
 def _weighted(counts: sp.csr_matrix) -> sp.csr_matrix:
     """``TfidfTransformer(norm="l2", smooth_idf=True, sublinear_tf=True)`` fitted on float32
     ``counts`` and applied to them in place: the same numpy operations, so the same bits."""
-    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
-    df += 1.0
-    idf = np.full_like(df, fill_value=counts.shape[0] + 1, dtype=np.float32)
-    idf /= df
-    np.log(idf, out=idf)
-    idf += 1.0
+    idf = _idf(np.bincount(counts.indices, minlength=counts.shape[1]), counts.shape[0])
     data = counts.data
     np.log(data, out=data)
     data += 1.0
     data *= idf[counts.indices]
     _normalise_rows(data, counts.indptr)
     return counts
+
+
+def _idf(df: np.ndarray, n: int) -> np.ndarray:
+    """The smoothed IDF of ``n`` documents with document frequencies ``df``, in float32 as
+    ``TfidfTransformer`` computes it: ``log((1 + n) / (1 + df)) + 1``."""
+    df = df.astype(np.float32)
+    df += 1.0
+    idf = np.full_like(df, fill_value=n + 1, dtype=np.float32)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
+def _running(periods: np.ndarray, max_df: float) -> Callable[[sp.csr_matrix], sp.csr_matrix]:
+    return lambda counts: _weighted_running(counts, np.asarray(periods, dtype=np.int64), max_df)
+
+
+def _weighted_running(counts: sp.csr_matrix, periods: np.ndarray, max_df: float) -> sp.csr_matrix:
+    """:func:`_weighted` with a running IDF: the rows of dated period ``p`` weighed by the
+    document frequencies of the dated rows of periods ``<= p + 1`` (the IDF an on-line event
+    detector keeps from the documents seen so far, Allan, Papka and Lavrenko 1998, plus one
+    period so that a period's first days do not weigh by a few days' news); undated rows by
+    every row. Each scope's weights are computed as :func:`_weighted` computes the corpus's,
+    so a corpus within one period (or two neighbouring ones, for the earlier) gets its bits."""
+    data, indices = counts.data, counts.indices
+    np.log(data, out=data)
+    data += 1.0
+    entry_period = np.repeat(periods, np.diff(counts.indptr))
+    by_period = np.argsort(entry_period, kind="stable")
+    sorted_periods = entry_period[by_period]
+    columns = counts.shape[1]
+    undated = periods == UNDATED
+    if undated.any():
+        at = by_period[: int(np.searchsorted(sorted_periods, UNDATED, side="right"))]
+        idf = _scoped(np.bincount(indices, minlength=columns), len(periods), max_df)
+        data[at] *= idf[indices[at]]
+    values, rows = np.unique(periods[~undated], return_counts=True)
+    starts = np.searchsorted(sorted_periods, values, side="left")
+    stops = np.searchsorted(sorted_periods, values, side="right")
+    seen_df, seen_rows, reached = np.zeros(columns, dtype=np.int64), 0, 0
+    for i, value in enumerate(values.tolist()):
+        while reached < len(values) and values[reached] <= value + 1:  # every period up to the next one
+            seen_df += np.bincount(indices[by_period[starts[reached]:stops[reached]]], minlength=columns)
+            seen_rows += int(rows[reached])
+            reached += 1
+        at = by_period[starts[i]:stops[i]]
+        data[at] *= _scoped(seen_df, seen_rows, max_df)[indices[at]]
+    _normalise_rows(data, counts.indptr)
+    if max_df < 1.0:
+        counts.eliminate_zeros()
+    return counts
+
+
+def _scoped(df: np.ndarray, n: int, max_df: float) -> np.ndarray:
+    """The IDF of a scope of ``n`` rows, 0 for the terms in more than ``max_df`` of them."""
+    idf = _idf(df, n)
+    if max_df < 1.0:
+        idf[df > max_df * n] = 0.0
+    return idf
 
 
 _NORM_BLOCK = 1 << 22  # entries a block of rows: bounds the float64 copies

@@ -33,7 +33,7 @@ __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", 
            "round6"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 
 def iso(value: datetime | None) -> str | None:
