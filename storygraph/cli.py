@@ -145,7 +145,7 @@ def _require_items(loaded, content: str) -> None:
 @click.option("--idf-scope", type=click.Choice(IDF_SCOPES), default=_DEFAULTS.idf_scope, show_default=True,
               help="Whose document frequencies weigh an article's words: the whole corpus, or (running) "
                    "those of its own period, the earlier ones and the next one, so that newer articles "
-                   "leave older periods' stories as they were.")
+                   "leave older periods' vectors as they were.")
 @click.option("--resolution", type=float, default=_DEFAULTS.resolution, show_default=True,
               help="Modularity resolution (modularity, louvain): higher gives smaller stories.")
 @click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True, help="Random seed.")

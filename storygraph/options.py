@@ -37,8 +37,8 @@ class ClusterOptions:
             (default): every article's. ``"running"``: those of the dated articles of its
             own period (``period_windows * window_days``), every earlier one and the next one
             (undated articles: every article's), as an on-line event detector keeps them; so
-            articles added after the next period change nothing about a period's vectors, and
-            yesterday's stories stay as they were. Costs 0.003-0.011 B-cubed on the dev sets
+            articles added after the next period change nothing about a period's vectors (its
+            stories can still move with the corpus-wide related weight "auto"). Costs 0.003-0.011 B-cubed on the dev sets
             (docs/quality.md); needs ``period_windows`` >= 1.
         chunk_size: rows per block of the sparse similarity product (memory bound).
         merge_copies: articles with exactly the same words (syndicated copies)

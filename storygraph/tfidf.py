@@ -104,7 +104,8 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
     weighs by the whole corpus) gives the running IDF of :func:`_weighted_running`: a dated
     text's IDF counts only the dated texts of its own period, every earlier one and the next
     one, so texts added to later periods leave its row as it was, bit for bit. ``max_df`` is
-    then a fraction of that scope (a term past it weighs 0 in the rows of that scope).
+    then a fraction of that scope (a term past it weighs 0 in the rows of that scope and is not
+    stored there; its column stays, even when it weighs 0 everywhere).
     """
     # a float always: scikit-learn reads an int max_df as a number of documents, so max_df=1
     # (which the options accept as the fraction 1) would drop every word found twice
@@ -226,7 +227,7 @@ def _weighted_running(counts: sp.csr_matrix, periods: np.ndarray, max_df: float)
 def _scoped(df: np.ndarray, n: int, max_df: float) -> np.ndarray:
     """The IDF of a scope of ``n`` rows, 0 for the terms in more than ``max_df`` of them."""
     idf = _idf(df, n)
-    if max_df < 1.0:
+    if max_df < 1.0 and n > 1:  # as for the corpus: one text alone keeps its words
         idf[df > max_df * n] = 0.0
     return idf
 

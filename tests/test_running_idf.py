@@ -32,11 +32,14 @@ def _row(matrix, terms, i) -> dict[str, float]:
     return {terms[j]: float(v) for j, v in zip(matrix.indices[start:stop], matrix.data[start:stop]) if v != 0.0}
 
 
-@pytest.mark.parametrize("max_df", [1.0, 0.5])
+@pytest.mark.parametrize("max_df", [1.0, 0.2])
 def test_each_row_is_the_vectorizer_fitted_on_its_scope(max_df):
     # periods with a gap (5 has no next period in the corpus) and undated texts
     texts, periods = _texts_and_periods(1, 240, [2, 3, 5, 7, 8, UNDATED])
     matrix, terms = tfidf_matrix(texts, max_df, periods=periods)
+    assert (matrix.data != 0).all() and matrix.has_sorted_indices
+    if max_df < 1.0:  # some word is past max_df in some scope: it must weigh nothing there
+        assert sum(len(_row(matrix, terms, i)) for i in range(len(texts))) < len(tfidf_matrix(texts, periods=periods)[0].data)
     for i in range(len(texts)):
         p = periods[i]
         scope = (np.arange(len(texts)) if p == UNDATED
@@ -73,6 +76,38 @@ def test_texts_after_the_next_period_leave_earlier_rows_bit_for_bit():
     moved = [i for i in range(len(texts)) if periods[i] == 12
              and _row(before, before_terms, i) != _row(after, after_terms, i)]
     assert moved
+
+
+def test_a_text_alone_in_its_scope_keeps_its_words_under_max_df():
+    matrix, _ = tfidf_matrix(["harbour strike dockers", "election vote count", "election vote recount"], 0.9,
+                             periods=np.array([0, 5, 5]))
+    assert matrix[0].nnz == 3  # as a single text keeps them under the corpus IDF
+
+
+def test_the_pipeline_weighs_by_the_community_stages_periods(monkeypatch):
+    from storygraph import similarity
+    made = []
+    monkeypatch.setattr(similarity, "tfidf_matrix", lambda *a, **k: made.append(tfidf_matrix(*a, **k)) or made[-1])
+    options = ClusterOptions(idf_scope="running", jobs=1, use_cache=False)
+    result = storygraph.cluster(FIXTURES, options)
+    texts = [similarity.document_text(n.title, n.excerpt, options.title_weight) for n in result.table.nodes]
+    days = np.array([n.published.timestamp() / 86400 if n.published else np.nan for n in result.table.nodes])
+    want, _ = tfidf_matrix(texts, periods=period_of(days, options.period_windows * options.window_days))
+    assert len(made) == 1 and _same_matrix(made[0][0], want)
+    assert not _same_matrix(made[0][0], tfidf_matrix(texts, periods=period_of(days, options.window_days))[0])
+
+
+def test_the_cli_flag_reaches_the_output(tmp_path):
+    from click.testing import CliRunner
+    from storygraph.cli import main
+    out = tmp_path / "out.json"
+    run = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(out), "-q", "--no-cache", "--idf-scope", "running"])
+    assert run.exit_code == 0, run.output
+    import json
+    assert json.loads(out.read_text())["parameters"]["idf_scope"] == "running"
+    refused = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(out), "--idf-scope", "running",
+                                        "--period-windows", "0"])
+    assert refused.exit_code == 2 and "period_windows is 0" in refused.output
 
 
 def test_the_option_is_checked_and_recorded():
