@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from . import cohesion as objective
+from . import cohesion as objective, tfidf
 from .groupsums import Level, time_vectors
 from .sparse import sorted_unique
 
@@ -60,7 +60,7 @@ DEFAULT_PERIOD_WINDOWS = 4
 _JOIN_ROUNDS = 20  # rounds of mutual-best joins (stops as soon as nothing joins)
 
 
-UNDATED = np.iinfo(np.int64).min  # the undated articles' period: no dated day falls in it
+UNDATED = tfidf.UNDATED  # the undated articles' period (int64's least value): no dated day falls in it
 
 
 def period_of(days: np.ndarray, period_days: float) -> np.ndarray:

@@ -174,7 +174,8 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         table = graph_stage.build_nodes(loaded.articles, opts.use_related, exclude=frozenset(ignored))
         clock.lap("graph")
         seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
-        matrix, terms = _tfidf(table, opts, graph_stage.days(seconds))
+        days = graph_stage.days(seconds)
+        matrix, terms = _tfidf(table, opts, days)
         edge_source = _edge_source(opts, edge_file, engine, len(table.nodes))
         with progress("similarity", len(table.nodes)) as tick:
             edges, notices = edge_source(table, matrix, seconds, tick)
@@ -182,7 +183,7 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         clock.lap("similarity")
     if opts.dask is not None:
         clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
-    return ArticleGraph(loaded, table, matrix, terms, edges, graph_stage.days(seconds), ignored, left_out)
+    return ArticleGraph(loaded, table, matrix, terms, edges, days, ignored, left_out)
 
 
 def _leave_out(loaded: LoadResult, ignored: dict[str, int], fixes: Overrides | None) -> list:

@@ -22,6 +22,7 @@ of every run's start-up, more than the whole TF-IDF stage of a small corpus.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import re
 import unicodedata
@@ -38,8 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["tfidf_matrix", "analyze", "vectorizer", "UNDATED"]
 
-#: The period of an undated text (:data:`storygraph.periods.UNDATED`, the same value: this
-#: module does not import the community stage).
+#: The period of an undated text (also :data:`storygraph.periods.UNDATED`, which is this value).
 UNDATED = np.iinfo(np.int64).min
 
 Counted = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]  # (terms as first met, indptr, indices, counts)
@@ -117,7 +117,8 @@ def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | No
     if periods is None:
         matrix, terms = _weighted_columns(counts, terms, max_df, len(texts))
     else:
-        matrix, terms = _weighted_columns(counts, terms, 1.0, len(texts), _running(periods, max_df))
+        weigh = functools.partial(_weighted_running, periods=np.asarray(periods, dtype=np.int64), max_df=max_df)
+        matrix, terms = _weighted_columns(counts, terms, 1.0, len(texts), weigh)
     matrix.sort_indices()  # duplicate detection compares rows byte for byte
     return matrix, terms
 
@@ -182,10 +183,6 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
     np.log(idf, out=idf)
     idf += 1.0
     return idf
-
-
-def _running(periods: np.ndarray, max_df: float) -> Callable[[sp.csr_matrix], sp.csr_matrix]:
-    return lambda counts: _weighted_running(counts, np.asarray(periods, dtype=np.int64), max_df)
 
 
 def _weighted_running(counts: sp.csr_matrix, periods: np.ndarray, max_df: float) -> sp.csr_matrix:
