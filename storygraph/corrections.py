@@ -103,7 +103,7 @@ def _reclustered(members, unit, apart, matrix, edges, days, cohesion, window_day
     inside = np.isin(edges.left, members) & np.isin(edges.right, members)
     remap = np.vectorize(position.__getitem__, otypes=[np.int64])
     sub = Edges(len(members), remap(edges.left[inside]), remap(edges.right[inside]), edges.kind[inside],
-                edges.similarity[inside], edges.weight[inside], edges.related_weight)
+                edges.similarity[inside], edges.weight[inside], edges.related_weight, edges.period_weights)
     if len(sub) == 0:
         sub = Edges(len(members), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0), np.zeros(0))
     sub_matrix, sub_days, sub_unit = matrix[members], days[members], unit[members]

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import DependencyError, InputError
-from .graph import calibrated_related_weight, days, edge_weights
+from .graph import calibrated_bonus, calibrated_related_weight, days, edge_weights
 from .io import encode, file_sha256, write_atomic
 from .model import KINDS, Edges, NodeTable, Notice
 from .progress import Tick
@@ -124,10 +124,11 @@ def file_edges(
     path: str | os.PathLike,
     related_weight: float | str = "auto",
     window_days: float = 7.0,
+    periods: np.ndarray | None = None,
 ) -> tuple[Edges, list[Notice]]:
     """The edge source for ``cluster(edge_file=path)`` (:data:`storygraph.graph.EdgeSource`):
     :func:`read_edges` of ``path``; ``matrix`` is not used."""
-    found = read_edges(path, table, seconds, related_weight=related_weight, window_days=window_days)
+    found = read_edges(path, table, seconds, related_weight=related_weight, window_days=window_days, periods=periods)
     tick(len(table.nodes))
     return found
 
@@ -139,6 +140,7 @@ def read_edges(
     *,
     related_weight: float | str = "auto",
     window_days: float = 7.0,
+    periods: np.ndarray | None = None,
 ) -> tuple[Edges, list[Notice]]:
     """Edges over ``table``'s nodes from the file at ``path``, and notices for skipped rows.
 
@@ -146,7 +148,8 @@ def read_edges(
     When the file has no ``weight`` column, weights are computed by
     :func:`storygraph.graph.edge_weights` with ``related_weight`` (``"auto"``: calibrated on
     the file's related rows, :func:`storygraph.graph.calibrated_related_weight`) and
-    ``window_days``; when it has one, the file's weights are used as they are.
+    ``window_days``; when it has one, the file's weights are used as they are. ``periods``
+    (each node's) calibrates "auto" per period, as :func:`storygraph.graph.build_edges` does.
     """
     columns = _read_columns(path)
     header = columns.pop(_HEADER)
@@ -177,8 +180,12 @@ def read_edges(
     # measured on the file's own related rows either way (what the run records); used when no weights are given
     value = calibrated_related_weight(edges.similarity if "similarity" in columns else edges.weight, related, gap,
                                       related_weight, window_days)
-    computed = edge_weights(edges.weight, related, gap, value, window_days) if weight is None else edges.weight
-    edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed, value)
+    computed, by_period = edges.weight, None
+    if weight is None:
+        bonus, by_period = calibrated_bonus(edges.similarity if "similarity" in columns else edges.weight, related, gap,
+                                            value, related_weight, window_days, periods, edges.left, edges.right)
+        computed = edge_weights(edges.weight, related, gap, bonus, window_days)
+    edges = Edges(edges.n, edges.left, edges.right, edges.kind, edges.similarity, computed, value, by_period)
     return edges, _capped(name, notices)
 
 

@@ -28,8 +28,8 @@ from .urls import canonical_url
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["build_nodes", "build_edges", "edge_weights", "time_kernel", "calibrated_related_weight", "days",
-           "SECONDS_PER_DAY", "EdgeSource"]
+__all__ = ["build_nodes", "build_edges", "edge_weights", "time_kernel", "calibrated_related_weight",
+           "running_related_weights", "later_period", "calibrated_bonus", "days", "SECONDS_PER_DAY", "EdgeSource"]
 
 SECONDS_PER_DAY = 86400.0
 
@@ -167,18 +167,63 @@ def calibrated_related_weight(
     return float(np.median(similarity[near])) if near.any() else 0.0
 
 
+def later_period(periods: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Each edge's period for the running calibration: the later of its two nodes' periods
+    (``periods`` as :func:`storygraph.periods.period_of` gives them), or ``UNDATED`` (int64's
+    least value) when either node is undated."""
+    pl, pr = periods[left], periods[right]
+    undated = np.iinfo(np.int64).min
+    return np.where((pl == undated) | (pr == undated), undated, np.maximum(pl, pr))
+
+
+def running_related_weights(
+    similarity: np.ndarray,
+    related: np.ndarray,
+    gap_days: np.ndarray,
+    period: np.ndarray,
+    corpus_value: float,
+    window_days: float = 7.0,
+) -> tuple[np.ndarray, tuple[tuple[int, float], ...]]:
+    """The related weight "auto" over a running scope (``idf_scope`` "running"): per edge,
+    the bonus a related link adds, and ``(period, value)`` for each period that has one.
+
+    A related link between two dated articles whose later one is in period ``p``
+    (``period``, from :func:`later_period`) weighs the median cosine of the related pairs
+    within ``window_days`` whose later article is in ``p`` or before (0 when there are none):
+    what the run had seen by then, as the running IDF weighs words. Those cosines read
+    vectors of periods up to ``p + 1`` only, so articles added two periods later leave the
+    bonus, like the vectors, the same to the last bit. A link with an undated end weighs
+    ``corpus_value`` (:func:`calibrated_related_weight` over the whole run), as undated
+    articles' IDF is the whole corpus's.
+    """
+    undated = np.iinfo(np.int64).min
+    dated = period != undated
+    near = related & dated & (gap_days <= window_days)
+    order = np.argsort(period[near], kind="stable")
+    seen, seen_at = similarity[near][order], period[near][order]
+    wanted = sorted_unique(period[related & dated])
+    # the median of a prefix is the same multiset's median whatever the order inside it: the same bits
+    ends = np.searchsorted(seen_at, wanted, side="right")
+    values = np.array([float(np.median(seen[:end])) if end else 0.0 for end in ends.tolist()], dtype=np.float64)
+    bonus = np.full(len(similarity), corpus_value, dtype=np.float64)
+    pick = related & dated
+    bonus[pick] = values[np.searchsorted(wanted, period[pick])]
+    return bonus, tuple(zip(wanted.tolist(), values.tolist()))
+
+
 def edge_weights(
     similarity: np.ndarray,
     related: np.ndarray,
     gap_days: np.ndarray,
-    related_bonus: float,
+    related_bonus: float | np.ndarray,
     window_days: float = 7.0,
 ) -> np.ndarray:
     """Weight of each edge for community detection (float64): the one edge rule.
 
     ``similarity`` (cosine of the two texts, or another source's base weight) times
     :func:`time_kernel` of the gap, plus ``related_bonus`` where ``related`` (a related
-    link: the run's :func:`calibrated_related_weight`). Only articles published at most
+    link: the run's :func:`calibrated_related_weight`, or one per edge from
+    :func:`running_related_weights`). Only articles published at most
     ``window_days`` apart can be one event: an edge across a longer ``gap_days`` weighs 0
     (on one real site related lists span months and whole product areas: "same topic",
     not "same event"). A NaN gap (an undated article) cannot rule an edge out. Edges of
@@ -200,11 +245,15 @@ def build_edges(
     *,
     related_weight: float | str = "auto",
     window_days: float = 7.0,
+    periods: np.ndarray | None = None,
 ) -> Edges:
     """Join similar pairs and related links into one sorted edge list, weighted by :func:`edge_weights`.
 
     ``related_similarity[i]`` is the cosine of the pair ``table.related[i]``;
     ``seconds`` each node's publication time (POSIX seconds, NaN when undated).
+    ``periods`` (each node's, :func:`storygraph.periods.period_of`) calibrates
+    ``related_weight`` "auto" over a running scope (:func:`running_related_weights`);
+    None calibrates it over the whole run.
     """
     n = len(table.nodes)
     rel_left, rel_right = table.related[:, 0], table.related[:, 1]
@@ -220,4 +269,17 @@ def build_edges(
     kind = np.where(is_related & is_similar, 2, np.where(is_related, 0, 1)).astype(np.uint8)
     gap = days(np.abs(seconds[left] - seconds[right]))
     weight = calibrated_related_weight(sim, is_related, gap, related_weight, window_days)
-    return Edges(n, left, right, kind, sim, edge_weights(sim, is_related, gap, weight, window_days), weight)
+    bonus, by_period = calibrated_bonus(sim, is_related, gap, weight, related_weight, window_days, periods, left, right)
+    return Edges(n, left, right, kind, sim, edge_weights(sim, is_related, gap, bonus, window_days), weight, by_period)
+
+
+def calibrated_bonus(similarity: np.ndarray, related: np.ndarray, gap_days: np.ndarray, weight: float,
+                     related_weight: float | str, window_days: float, periods: np.ndarray | None, left: np.ndarray,
+                     right: np.ndarray) -> tuple[float | np.ndarray, tuple[tuple[int, float], ...] | None]:
+    """``(bonus, by_period)`` for :func:`edge_weights` and ``Edges.period_weights``: the
+    running calibration when ``periods`` is given and ``related_weight`` is "auto", else
+    ``(weight, None)`` (a number the user set is the same in every period)."""
+    if periods is None or related_weight != "auto":
+        return weight, None
+    return running_related_weights(similarity, related, gap_days, later_period(periods, left, right), weight,
+                                   window_days)

@@ -150,7 +150,9 @@ class Edges:
     ``kind`` indexes :data:`KINDS`; ``similarity`` is the cosine of the two texts
     (float32 values held as float64); ``weight`` is the weight community detection
     uses (:func:`storygraph.graph.edge_weights`), made with ``related_weight`` for a
-    related link (None when the weights came from an edge file). Arrays, not a networkx
+    related link (None when the weights came from an edge file); ``period_weights`` holds
+    ``(period, value)`` when that weight was calibrated per period (``idf_scope``
+    "running", :func:`storygraph.graph.running_related_weights`). Arrays, not a networkx
     graph: at a million articles a networkx graph costs several GB and a Python loop per
     edge (``ClusterResult.graph`` builds one on demand).
     """
@@ -162,6 +164,7 @@ class Edges:
     similarity: np.ndarray
     weight: np.ndarray
     related_weight: float | None = None
+    period_weights: tuple[tuple[int, float], ...] | None = None
 
     def __len__(self) -> int:
         return int(self.left.shape[0])
@@ -198,7 +201,7 @@ class Edges:
     def select(self, keep: np.ndarray) -> "Edges":
         """The edges where ``keep`` (a mask over the edges) is true, over the same nodes."""
         return Edges(self.n, self.left[keep], self.right[keep], self.kind[keep], self.similarity[keep], self.weight[keep],
-                     self.related_weight)
+                     self.related_weight, self.period_weights)
 
     def strength(self) -> np.ndarray:
         """Each node's summed edge weight (weighted degree)."""

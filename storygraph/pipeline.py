@@ -175,8 +175,10 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         clock.lap("graph")
         seconds = np.array([n.published.timestamp() if n.published else np.nan for n in table.nodes], dtype=np.float64)
         days = graph_stage.days(seconds)
-        matrix, terms = _tfidf(table, opts, days)
-        edge_source = _edge_source(opts, edge_file, engine, len(table.nodes))
+        # running scope: the periods are the community stage's (the same days, the same length)
+        scopes = periods.period_of(days, opts.period_windows * opts.window_days) if opts.idf_scope == "running" else None
+        matrix, terms = _tfidf(table, opts, scopes)
+        edge_source = _edge_source(opts, edge_file, engine, len(table.nodes), scopes)
         with progress("similarity", len(table.nodes)) as tick:
             edges, notices = edge_source(table, matrix, seconds, tick)
         loaded.notices.extend(notices)
@@ -197,24 +199,22 @@ def _leave_out(loaded: LoadResult, ignored: dict[str, int], fixes: Overrides | N
     return out
 
 
-def _tfidf(table: NodeTable, opts: ClusterOptions, days: np.ndarray):
+def _tfidf(table: NodeTable, opts: ClusterOptions, scopes: np.ndarray | None):
     texts = [similarity.document_text(n.title, n.excerpt, opts.title_weight) for n in table.nodes]
-    # running IDF: the periods are the community stage's (the same days, the same length)
-    scopes = periods.period_of(days, opts.period_windows * opts.window_days) if opts.idf_scope == "running" else None
     return similarity.tfidf_matrix(texts, opts.max_df, workers=_fork_workers(opts.jobs, len(texts) >= _PARALLEL_NODES),
                                    periods=scopes)
 
 
-def _edge_source(opts: ClusterOptions, edge_file, engine, n: int) -> graph_stage.EdgeSource:
+def _edge_source(opts: ClusterOptions, edge_file, engine, n: int, scopes: np.ndarray | None) -> graph_stage.EdgeSource:
     """The one place the edges' source is chosen, its knobs bound. Another source
     (embeddings, MinHash) is a function with the :data:`~storygraph.graph.EdgeSource`
     signature and one more branch here."""
     if edge_file is not None:
         return functools.partial(edgefile.file_edges, path=edge_file, related_weight=opts.related_weight,
-                                 window_days=opts.window_days)
+                                 window_days=opts.window_days, periods=scopes)
     return functools.partial(similarity.tfidf_edges, threshold=opts.threshold, top_k=opts.top_k,
                              window_days=opts.window_days, chunk_size=opts.chunk_size, merge_copies=opts.merge_copies,
-                             related_weight=opts.related_weight, map_blocks=engine.block_map(n))
+                             related_weight=opts.related_weight, map_blocks=engine.block_map(n), periods=scopes)
 
 
 @contextlib.contextmanager

@@ -360,12 +360,15 @@ def tfidf_edges(
     merge_copies: bool = True,
     related_weight: float | str = "auto",
     map_blocks: BlockMap | None = None,
+    periods: np.ndarray | None = None,
 ) -> tuple[Edges, list[Notice]]:
     """The default edge source: :func:`similar_pairs` over the TF-IDF ``matrix`` and the
     related links of ``table``, each with its cosine, weighted by
     :func:`storygraph.graph.edge_weights`. ``seconds`` are the nodes' publication times
-    (POSIX seconds, NaN when undated). No notices."""
+    (POSIX seconds, NaN when undated); ``periods`` (each node's) calibrates ``related_weight``
+    "auto" per period (:func:`storygraph.graph.build_edges`). No notices."""
     pairs = similar_pairs(matrix, days(seconds), threshold=threshold, top_k=top_k, window_days=window_days,
                           chunk_size=chunk_size, merge_copies=merge_copies, tick=tick, map_blocks=map_blocks)
     related = pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
-    return build_edges(table, pairs, related, seconds, related_weight=related_weight, window_days=window_days), []
+    return build_edges(table, pairs, related, seconds, related_weight=related_weight, window_days=window_days,
+                       periods=periods), []

@@ -29,7 +29,7 @@ def test_json_matches_schema(result, schema):
     jsonschema.Draft202012Validator.check_schema(schema)
     document = json.loads(render(result, "json"))
     jsonschema.validate(document, schema)
-    assert document["schema_version"] == "1.6"
+    assert document["schema_version"] == "1.7"
     assert document["parameters"] == storygraph.ClusterOptions().to_dict()
 
 

@@ -2,6 +2,7 @@
 frequencies of its own period, the earlier ones and the next one; checked against
 scikit-learn's vectorizer fitted on exactly that scope, and for the locality it exists for."""
 
+import csv
 import random
 import shutil
 
@@ -127,36 +128,45 @@ def _periods_of(result, period_days: float) -> dict[str, int]:
     return dict(zip((n.id for n in result.table.nodes), period_of(days, period_days).tolist()))
 
 
-def _old_edges(result, period: dict[str, int], last: int) -> dict[tuple[str, str], float]:
-    """The similarity of each edge between nodes of periods <= ``last``, by node ids."""
+def _old_edges(result, period: dict[str, int], last: int) -> dict[tuple[str, str], tuple[float, float]]:
+    """The similarity and weight of each edge between nodes of periods <= ``last``, by node ids."""
     ids, edges = [n.id for n in result.table.nodes], result.edges
-    return {(ids[a], ids[b]): s for a, b, s in zip(edges.left.tolist(), edges.right.tolist(), edges.similarity.tolist())
+    rows = zip(edges.left.tolist(), edges.right.tolist(), edges.similarity.tolist(), edges.weight.tolist())
+    return {(ids[a], ids[b]): (s, w) for a, b, s, w in rows
             if period.get(ids[a], last + 1) <= last and period.get(ids[b], last + 1) <= last}
 
 
 _NEW_ITEM = """---
 title: "{title}"
 excerpt: "{excerpt}"
-publishedDateTime: 2024-04-{day}T10:00:00Z
+publishedDateTime: 2024-05-{day}T10:00:00Z
 webUrl: "https://example.org/news/{slug}"
 provider:
   name: Example News
   domain: example.org
+related:
+  - title: "{title} (wire copy)"
+    excerpt: "{excerpt}"
+    publishedDateTime: 2024-05-{day}T11:00:00Z
+    webUrl: "https://wire.example.net/{slug}"
 ---
 """
 
 
 def test_newer_articles_leave_older_periods_stories_as_they_were(tmp_path):
-    """The fixtures clustered, then again with three new articles in their newest period:
-    under the running IDF the edges among the articles of the periods before the last two
-    keep their similarities to the last bit (with the corpus IDF they move), and every story
-    of those periods is found again, member for member."""
+    """The fixtures clustered, then again with three new articles (and related links) in a new
+    period after theirs. Under the running scope the vectors of that period and of the one before
+    it move (its IDF reads the next period), so the edges among the articles of the periods
+    before those two keep their similarities and weights to the last bit (with the corpus scope
+    both move: the IDF, and the related weight calibrated on every link); and every story lying
+    in the periods before those three (the third's stories can join the second's across their
+    boundary) is found again, member for member."""
     content = tmp_path / "content"
     shutil.copytree(FIXTURES, content)
     before = {}
     for scope in ("running", "corpus"):
         before[scope] = storygraph.cluster(content, ClusterOptions(idf_scope=scope, jobs=1, use_cache=False))
-    for i, day in enumerate((12, 13, 14)):  # 2024-04-11 is the fixtures' newest day
+    for i, day in enumerate((12, 13, 14)):  # 2024-04-11 is the fixtures' newest day; May 9 starts a period
         (content / f"new-{i}.md").write_text(_NEW_ITEM.format(
             title=f"Harbour cranes strike enters day {i + 2} as dockers reject the offer",
             excerpt="Dock workers at the harbour extend the strike over pay and shifts.", day=day, slug=f"strike-{i}"))
@@ -166,13 +176,98 @@ def test_newer_articles_leave_older_periods_stories_as_they_were(tmp_path):
     period = _periods_of(full, period_days)
     newest = max(p for p in period.values() if p != UNDATED)
     assert {period[a.key] for a in full.loaded.articles if a.file.startswith("new-")} == {newest}
+    assert newest - 1 in period.values()  # the period before the new one has articles (whose vectors move)
     old_edges = _old_edges(before["running"], period, newest - 2)
     assert len(old_edges) >= 50 and old_edges == _old_edges(full, period, newest - 2)
-    old = [ids for ids in _member_ids(before["running"]) if all(period.get(i, newest) <= newest - 2 for i in ids)]
+    old = [ids for ids in _member_ids(before["running"]) if all(period.get(i, newest) <= newest - 3 for i in ids)]
     assert len(old) >= 5  # the fixtures span enough periods for this to say something
     now = set(_member_ids(full))
     assert [s for s in old if s not in now] == []
-    # the same three articles under the corpus IDF move every old edge's similarity a little
+    # the same three articles under the corpus scope move old edges' similarities, and the related
+    # links' weight, which the running scope calibrates per period
     corpus = storygraph.cluster(content, ClusterOptions(idf_scope="corpus", jobs=1, use_cache=False))
     moved = _old_edges(before["corpus"], period, newest - 2), _old_edges(corpus, period, newest - 2)
-    assert moved[0].keys() == moved[1].keys() and moved[0] != moved[1]
+    common = moved[0].keys() & moved[1].keys()  # (an edge may even cross the threshold)
+    assert len(common) >= 50 and [k for k in common if moved[0][k][0] != moved[1][k][0]]
+    assert corpus.edges.related_weight != before["corpus"].edges.related_weight
+    assert full.edges.related_weight != before["running"].edges.related_weight  # the whole run's value moved ...
+    # ... the periods' before the last two did not (the one before the newest reads the newest's IDF)
+    kept = [(p, v) for p, v in before["running"].edges.period_weights if p <= newest - 2]
+    assert len(kept) >= 2 and kept == [(p, v) for p, v in full.edges.period_weights if p <= newest - 2]
+
+
+def _calibration_case(seed: int, n: int = 400):
+    rng = np.random.default_rng(seed)
+    similarity = rng.random(n).round(3)  # ties among the cosines, as real ones have
+    related = rng.random(n) < 0.6
+    gap = np.where(rng.random(n) < 0.2, 30.0, rng.random(n) * 7)
+    gap[rng.random(n) < 0.05] = np.nan
+    period = rng.integers(-3, 9, n).astype(np.int64)
+    period[np.isnan(gap) & (rng.random(n) < 0.9)] = UNDATED
+    return similarity, related, gap, period
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_related_link_weighs_the_median_of_its_scope(seed):
+    """A related link between dated articles weighs the median cosine of the near related
+    pairs whose later article is in its period or an earlier one; one with an undated end
+    weighs the whole run's value; a period with no near pair yet weighs 0."""
+    from storygraph.graph import running_related_weights
+    similarity, related, gap, period = _calibration_case(seed)
+    bonus, table = running_related_weights(similarity, related, gap, period, 0.123, window_days=7.0)
+    dated = period != UNDATED
+    near = related & dated & (gap <= 7.0)
+    for i in np.flatnonzero(related).tolist():
+        if not dated[i]:
+            assert bonus[i] == 0.123
+            continue
+        scope = similarity[near & (period <= period[i])]
+        assert bonus[i] == (np.median(scope) if len(scope) else 0.0)
+    assert [p for p, _ in table] == sorted(set(period[related & dated].tolist()))
+    assert dict(table) == {int(period[i]): float(bonus[i]) for i in np.flatnonzero(related & dated).tolist()}
+
+
+def test_links_in_later_periods_leave_earlier_weights_bit_for_bit():
+    from storygraph.graph import running_related_weights
+    similarity, related, gap, period = _calibration_case(7)
+    bonus, table = running_related_weights(similarity, related, gap, period, 0.5)
+    later = np.flatnonzero(period >= 5)
+    similarity, related = similarity.copy(), related.copy()
+    similarity[later], related[later] = 1.0 - similarity[later], True  # period 5 on: other links, other cosines
+    moved, moved_table = running_related_weights(similarity, related, gap, period, 0.5)
+    early = (period < 5) & (period != UNDATED)
+    assert np.array_equal(bonus[early], moved[early]) and not np.array_equal(bonus[period >= 5], moved[period >= 5])
+    assert [e for e in table if e[0] < 5] == [e for e in moved_table if e[0] < 5]
+
+
+def test_the_running_calibration_is_recorded_per_period(tmp_path):
+    import json
+    out = tmp_path / "out.json"
+    result = storygraph.cluster(FIXTURES, ClusterOptions(idf_scope="running", jobs=1, use_cache=False))
+    storygraph.write(result, out)
+    calibration = json.loads(out.read_text())["calibration"]
+    periods = calibration["related_weight_by_period"]
+    assert len(periods) >= 3 and [p["from"] for p in periods] == sorted(p["from"] for p in periods)
+    assert periods[0]["from"] == "2024-01-18T00:00:00Z"  # day 19,740 = period 705 of 28 days
+    assert calibration["related_weight"] == round(result.edges.related_weight, 6)
+    fixed = storygraph.cluster(FIXTURES, ClusterOptions(idf_scope="running", related_weight=0.3, jobs=1, use_cache=False))
+    assert fixed.edges.period_weights is None  # a number the user set is every period's
+    assert json.loads(fixed.to_json())["calibration"] == {"related_weight": 0.3}
+
+
+def test_an_edge_file_without_weights_is_calibrated_per_period_too(tmp_path):
+    """The edge-file source weighs a file's related rows by the same running rule: a file of the
+    run's own edges without the weight column gives the run's weights, period by period."""
+    options = ClusterOptions(idf_scope="running", jobs=1, use_cache=False)
+    run = storygraph.cluster(FIXTURES, options)
+    ids = [n.id for n in run.table.nodes]
+    path = tmp_path / "edges.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["source", "target", "kind", "similarity"])
+        out.writerows([ids[a], ids[b], kind, repr(sim)] for a, b, kind, _, sim in run.edges.rows())
+    again = storygraph.cluster(FIXTURES, options, edge_file=path)
+    assert again.edges.period_weights == run.edges.period_weights and len(run.edges.period_weights) >= 3
+    assert np.array_equal(again.edges.weight, run.edges.weight)
+    corpus = storygraph.cluster(FIXTURES, options.replace(idf_scope="corpus"), edge_file=path)
+    assert corpus.edges.period_weights is None and not np.array_equal(corpus.edges.weight, run.edges.weight)

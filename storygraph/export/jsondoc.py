@@ -14,7 +14,7 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,7 +33,7 @@ __all__ = ["SCHEMA_VERSION", "document", "dumps", "json_chunks", "json_pieces", 
            "round6"]
 
 #: Bumped on any change a consumer could notice: major when a field is removed or changes meaning.
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -58,7 +58,7 @@ def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
         ("generator", {"name": "storygraph", "version": __version__}),
         ("parameters", parameters(result.options.to_dict(), result.edges_sha256,
                                   result.overrides["sha256"] if result.overrides else None)),
-        ("calibration", {"related_weight": _rounded(result.edges.related_weight)}),
+        ("calibration", _calibration(result)),
         *([("overrides", {k: v for k, v in result.overrides.items() if k != "sha256"})] if result.overrides else []),
         *([("changes", result.changes)] if result.changes else []),
         ("stats", result.stats()),
@@ -161,6 +161,22 @@ def _node(node, story: str, similarity: float) -> dict:
         "story": story,
         "story_similarity": similarity,
     }
+
+
+def _calibration(result: "Clustering") -> dict:
+    """The weights the run measured: the related weight, and (running scope) its value per period."""
+    out: dict = {"related_weight": _rounded(result.edges.related_weight)}
+    if result.edges.period_weights is not None:
+        period_days = result.options.period_windows * result.options.window_days
+        out["related_weight_by_period"] = [{"from": _period_start(p, period_days), "related_weight": _rounded(v)}
+                                           for p, v in result.edges.period_weights]
+    return out
+
+
+def _period_start(period: int, period_days: float) -> str:
+    """The first instant of ``period`` (``period * period_days`` days after 1970) as ISO 8601 UTC."""
+    start = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=period * period_days)
+    return iso(start)
 
 
 def _rounded(value: float | None) -> float | None:
