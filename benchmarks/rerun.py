@@ -2,6 +2,7 @@
 """Daily re-runs, measured: a cold run, then re-runs with the same cache, side by side.
 
     python benchmarks/rerun.py [--corpus ../shared/corpus] [--synthetic /tmp/storygraph-bench/synthetic-100000-seed0]
+                               [--cluster-args "--idf-scope running"]
 
 1. The real corpus: a cold run (empty cache), then the same command again (nothing
    changed): the issue's target is the re-run >= 5x faster than the cold run.
@@ -12,11 +13,14 @@
    back even when a run fails.
 
 Each figure is its own process (benchmarks/run.py's ``measure``: wall time, peak RSS).
+``--cluster-args`` adds options to every ``cluster`` run (the running scope is the one whose
+re-runs reuse the older periods' community work).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import sys
 import tempfile
@@ -28,7 +32,11 @@ import run as bench  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
+EXTRA: list[str] = []  # --cluster-args
+
+
 def cluster(sg, content: Path, out: Path, cache: Path, *extra: str):
+    extra = (*EXTRA, *extra)
     return bench.measure(sg + ["cluster", str(content), "-o", str(out), "-q", "--cache-dir", str(cache), *extra],
                          env=bench.cold_env(cache), label=f"cluster {content.name} {' '.join(extra)}".strip())
 
@@ -99,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=bench.DEFAULT_CORPUS)
     parser.add_argument("--synthetic", type=Path, default=Path(tempfile.gettempdir()) / "storygraph-bench"
                         / "synthetic-100000-seed0")
+    parser.add_argument("--cluster-args", default="", help="options for every cluster run, e.g. '--idf-scope running'")
     args = parser.parse_args(argv)
+    EXTRA[:] = shlex.split(args.cluster_args)
     sg = bench.storygraph_cmd()
     if not args.synthetic.exists():
         bench.measure([sys.executable, str(HERE / "generate.py"), "100000", str(args.synthetic)], label="generate")

@@ -163,12 +163,15 @@ class ParseCache:
         except sqlite3.Error as exc:
             self._fail(exc)
 
-    def count(self) -> int:
-        """How many parse results the cache holds (0 when it is unusable)."""
+    def count(self, prefix: str = "") -> int:
+        """How many entries the cache holds whose key starts with ``prefix`` (0 when it is unusable)."""
         if self.db is None:
             return 0
         try:
-            return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+            if not prefix:
+                return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+            query = "SELECT count(*) FROM entries WHERE key >= ? AND key < ?"
+            return int(self.db.execute(query, (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))).fetchone()[0])
         except sqlite3.Error as exc:
             self._fail(exc)
             return 0

@@ -2,7 +2,8 @@
 
 The folder (``--cache-dir``, else ``$STORYGRAPH_CACHE_DIR``, else the user cache folder)
 holds the parse cache of each format version (``parse-v*.sqlite``, with SQLite's ``-wal``
-and ``-shm`` files), damaged ones set aside (``parse-v*.sqlite.damaged-*``) and one small
+and ``-shm`` files; it also keeps the community stage's solved periods,
+:mod:`storygraph.solvecache`), damaged ones set aside (``parse-v*.sqlite.damaged-*``) and one small
 file per recorded output (``runs/``, see :mod:`storygraph.runcache`). Nothing else in
 the folder is touched.
 """
@@ -52,6 +53,7 @@ _CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), envva
 def cache_info_command(cache_dir: str | None) -> None:
     """Where the cache is, what it holds and how big it is."""
     from .cache import FORMAT, ParseCache
+    from .solvecache import PREFIX
 
     folder = _cache_folder(cache_dir)
     files = _cache_files(folder) if folder.is_dir() else []
@@ -59,8 +61,12 @@ def cache_info_command(cache_dir: str | None) -> None:
     click.echo(f"folder      {folder}")
     click.echo(f"size        {size / 2**20:.1f} MB in {len(files)} files")
     current = folder / f"parse-v{FORMAT}.sqlite"
-    entries = ParseCache(folder).count() if current.exists() else 0
-    click.echo(f"parse cache {current.name}: {entries} parsed files")
+    entries = solved = 0
+    if current.exists():
+        db = ParseCache(folder)
+        entries, solved = db.count(), db.count(PREFIX)
+        db.close()
+    click.echo(f"parse cache {current.name}: {entries - solved} parsed files, {solved} solved periods")
     older = [p.name for p in files if p.name.startswith("parse-v")
              and p.name not in (current.name, current.name + "-wal", current.name + "-shm")]
     if older:

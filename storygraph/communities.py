@@ -58,6 +58,7 @@ def detect(
     reference_weight: float = 1000.0,
     seed: int = 42,
     map_periods: "periods.PeriodMap | None" = None,
+    store: "periods.PeriodStore | None" = None,
 ) -> tuple[list[list[int]], str]:
     """Partition the nodes ``0..edges.n-1`` into communities.
 
@@ -70,7 +71,8 @@ def detect(
     Edges of weight 0 (related links across months) are no evidence and are ignored.
     ``resolution`` and ``reference_weight`` shape the null model (modularity, Louvain);
     ``seed`` fixes every random choice. ``map_periods`` solves the periods (default: one after
-    the other here; :func:`storygraph.periods.forked_periods` in parallel, the same result).
+    the other here; :func:`storygraph.periods.forked_periods` in parallel, the same result);
+    ``store`` reuses periods solved by an earlier run (:class:`storygraph.solvecache.PeriodStore`).
 
     Returns ``(parts, used)``: lists of node labels, each sorted, the list sorted by
     first member (so the result does not depend on set iteration order), and the
@@ -86,7 +88,7 @@ def detect(
             raise ValueError("the leiden objective needs the TF-IDF matrix and the days")
         label = periods.optimise(matrix, evidence, days, period_windows=period_windows, cohesion=cohesion,
                                  window_days=window_days, seed=seed, use_igraph=used == "leiden",
-                                 map_periods=map_periods)
+                                 map_periods=map_periods, store=store)
     else:
         label = _run(evidence, days, algorithm=used, resolution=resolution, reference_weight=reference_weight,
                      seed=seed)

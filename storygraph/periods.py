@@ -34,8 +34,10 @@ What it gives:
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,7 +49,16 @@ from .sparse import sorted_unique
 if TYPE_CHECKING:
     from .model import Edges
 
-__all__ = ["optimise", "period_of", "forked_periods", "PeriodMap", "DEFAULT_PERIOD_WINDOWS", "UNDATED"]
+__all__ = ["optimise", "period_of", "period_key", "forked_periods", "PeriodMap", "PeriodStore", "DEFAULT_PERIOD_WINDOWS",
+           "UNDATED"]
+
+class PeriodStore(Protocol):
+    """Solved periods' labels by :func:`period_key` (:class:`storygraph.solvecache.PeriodStore`)."""
+
+    def get_many(self, sizes: dict[str, int]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, found: dict[str, np.ndarray]) -> None: ...
+
 
 #: ``map_periods(solve, values)``: ``[solve(v) for v in values]``, in that order, wherever it runs
 #: (:func:`forked_periods`: in forked processes). A period's result does not depend on who solves it.
@@ -83,11 +94,14 @@ def optimise(
     seed: int = 42,
     use_igraph: bool = True,
     map_periods: PeriodMap | None = None,
+    store: PeriodStore | None = None,
 ) -> np.ndarray:
     """The story label of each node: :func:`storygraph.cohesion.optimise` on each period,
     joined across boundaries (see the module docstring). Arguments as for that function;
     ``period_windows`` 0, or a corpus within one period, gives exactly its result.
-    ``map_periods`` solves the periods (default: here, one after the other)."""
+    ``map_periods`` solves the periods (default: here, one after the other). ``store``
+    (:class:`storygraph.solvecache.PeriodStore`) gives the labels of periods solved before,
+    by :func:`period_key`, and keeps the ones solved now: the same result, less work."""
     period = period_of(days, period_windows * window_days) if period_windows > 0 else np.zeros(len(days), np.int64)
     values = np.unique(period)
     if len(values) <= 1:
@@ -97,19 +111,78 @@ def optimise(
     solve = functools.partial(_solve, matrix, edges, days, period, knobs)
     counts = np.bincount(np.searchsorted(values, period), minlength=len(values))
     largest_first = [int(values[i]) for i in np.argsort(-counts, kind="stable")]  # evens out parallel work
-    found = dict(zip(largest_first, (map_periods or _serial)(solve, largest_first)))
+    found, keys = _solved(store, matrix, edges, days, period, knobs, largest_first)
+    todo = [value for value in largest_first if value not in found]
+    if todo:
+        found.update(zip(todo, (map_periods or _serial)(solve, todo)))
     label = np.empty(edges.n, dtype=np.int64)
     offset = 0
     for value in values.tolist():
         label[period == value] = found[value] + offset
         offset += int(found[value].max()) + 1
+    if store is not None:
+        store.put_many({keys[value]: found[value] for value in todo})
     return _join(matrix, edges, days, label, period, cohesion, window_days)
+
+
+def _solved(store, matrix, edges, days, period, knobs: dict, values: list[int]) -> tuple[dict, dict[int, str]]:
+    """The labels the store holds, by period, and every period's :func:`period_key` (none without a store)."""
+    if store is None:
+        return {}, {}
+    keys, sizes = {}, {}
+    for value in values:
+        sub = _subproblem(matrix, edges, days, period, value)
+        keys[value] = period_key(*sub, knobs)
+        sizes[keys[value]] = len(sub[2])
+    held = store.get_many(sizes)
+    return {value: held[key] for value, key in keys.items() if key in held}, keys
+
+
+def period_key(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, knobs: dict) -> str:
+    """A SHA-256 naming one period's sub-problem (:func:`_subproblem`: its rows over the words
+    they use, its links, its days), the objective's ``knobs`` and what computes it (storygraph,
+    numpy, scipy, igraph): equal keys, equal labels."""
+    digest = hashlib.sha256()
+    head = {"format": 1, "knobs": knobs, "versions": _versions(), "shape": list(matrix.shape), "n": edges.n}
+    digest.update(json.dumps(head, sort_keys=True).encode("utf-8"))
+    for array in (matrix.indptr, matrix.indices, matrix.data, edges.left, edges.right, edges.kind, edges.similarity,
+                  edges.weight, days):
+        array = np.ascontiguousarray(array)
+        digest.update(f"|{array.dtype.str}{array.shape}|".encode("ascii"))
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    import scipy
+
+    from ._version import __version__
+
+    try:
+        igraph = metadata.version("igraph")
+    except metadata.PackageNotFoundError:
+        igraph = ""
+    return {"storygraph": __version__, "numpy": np.__version__, "scipy": scipy.__version__, "igraph": igraph}
 
 
 def _solve(matrix, edges, days, period, knobs: dict, value: int) -> np.ndarray:
     """One period's labels, from its own articles and the links among them."""
+    return objective.optimise(*_subproblem(matrix, edges, days, period, value), **knobs)
+
+
+def _subproblem(matrix, edges, days, period, value: int) -> tuple[sp.csr_matrix, "Edges", np.ndarray]:
+    """One period's rows, links and days. The rows keep only the words they use, in the
+    vocabulary's order: a word that appears elsewhere (a newer article's) then changes
+    neither the arrays nor, since every sum runs in word order, one bit of the result."""
     nodes = np.flatnonzero(period == value)
-    return objective.optimise(matrix[nodes], _induced(edges, nodes), days[nodes], **knobs)
+    rows = matrix[nodes]
+    words = sorted_unique(rows.indices.astype(np.int64))
+    compact = sp.csr_matrix((rows.data, np.searchsorted(words, rows.indices).astype(rows.indices.dtype), rows.indptr),
+                            shape=(len(nodes), len(words)))
+    return compact, _induced(edges, nodes), days[nodes]
 
 
 def _serial(solve: Callable[[int], np.ndarray], values: list[int]) -> list[np.ndarray]:

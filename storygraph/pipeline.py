@@ -31,6 +31,7 @@ from .options import ClusterOptions
 from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
 from .runtime import without_gc
+from .solvecache import PeriodStore
 from .sources import Source, open_source
 from .identity import Previous, carry_ids, read_previous
 from .stories import build_stories, colored, member_similarity, membership_of
@@ -101,17 +102,31 @@ def cluster(
 
 def _communities(graph: ArticleGraph, opts: ClusterOptions, fixes: Overrides | None) -> tuple[list, Resolved | None]:
     """The stories' members (node lists), with an editor's corrections applied; the corrections resolved."""
-    parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
-                                     cohesion=opts.cohesion, window_days=opts.window_days,
-                                     period_windows=opts.period_windows, resolution=opts.resolution,
-                                     reference_weight=opts.reference_weight, seed=opts.seed,
-                                     map_periods=_period_runner(opts.jobs, graph.edges.n))
+    with _period_store(opts) as store:
+        parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
+                                         cohesion=opts.cohesion, window_days=opts.window_days,
+                                         period_windows=opts.period_windows, resolution=opts.resolution,
+                                         reference_weight=opts.reference_weight, seed=opts.seed,
+                                         map_periods=_period_runner(opts.jobs, graph.edges.n), store=store)
     graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
     resolved = _resolved(fixes, graph, opts.strict)
     if resolved is not None:
         parts = apply_corrections(parts, resolved, graph.matrix, graph.edges, graph.days, cohesion=opts.cohesion,
                                   window_days=opts.window_days, seed=opts.seed)
     return parts, resolved
+
+
+@contextlib.contextmanager
+def _period_store(opts: ClusterOptions) -> Iterator[PeriodStore | None]:
+    """The store of solved periods, in the cache folder (None with ``use_cache`` off)."""
+    if not opts.use_cache:
+        yield None
+        return
+    store = PeriodStore(Path(opts.cache_dir) if opts.cache_dir else cache.default_cache_dir())
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _resolved(fixes: Overrides | None, graph: ArticleGraph, strict: bool) -> Resolved | None:
