@@ -1,4 +1,25 @@
 """The package version, in a module of its own: every module that records it imports it from
 here, not from the package ``__init__`` (which imports the pipeline lazily)."""
 
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A SHA-256 of the package's own Python source, file by file in name order: what keys
+    results reused across runs (the whole-run record, solved blocks and periods) besides
+    :data:`__version__`, so that a storygraph whose code changed never takes an older code's
+    result for its own, whether or not the version string moved. A few milliseconds, once."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()

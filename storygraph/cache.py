@@ -79,18 +79,22 @@ def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_by
 class ParseCache:
     """Read and write parse results in batches. Every method swallows SQLite errors."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, name: str = f"parse-v{FORMAT}", label: str = "parse cache") -> None:
+        """Open (or make) ``folder/name.sqlite``; another ``name`` is another store of the same
+        kind, ``label`` its name in messages (:mod:`storygraph.solvecache` keeps its entries in
+        ``solved-v*.sqlite``)."""
         self.folder = Path(folder)
         self.db: sqlite3.Connection | None = None
         self.error: str | None = None
         self.notice: str | None = None  # said once, when a damaged file was set aside
-        path = self.folder / f"parse-v{FORMAT}.sqlite"
+        self.path = path = self.folder / f"{name}.sqlite"
+        self.label = label
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.db = self._connect(path)
         except sqlite3.DatabaseError as exc:  # not a database, or a damaged one: set it aside, start anew
             aside = self._set_aside(path)
-            self.notice = f"parse cache {path} was damaged ({exc}); set aside as {aside.name} and rebuilt"
+            self.notice = f"{label} {path} was damaged ({exc}); set aside as {aside.name} and rebuilt"
             try:
                 self.db = self._connect(path)
             except (sqlite3.Error, OSError) as again:
@@ -128,7 +132,7 @@ class ParseCache:
         return aside
 
     def _fail(self, exc: Exception) -> None:
-        self.error = f"parse cache in {self.folder} disabled: {exc}"
+        self.error = f"{self.label} in {self.folder} disabled: {exc}"
         if self.db is not None:
             try:
                 self.db.close()
@@ -137,7 +141,7 @@ class ParseCache:
         self.db = None
         # a damaged file (not a lock or a full disk) is set aside, so the next run rebuilds it
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            aside = self._set_aside(self.folder / f"parse-v{FORMAT}.sqlite")
+            aside = self._set_aside(self.path)
             self.error += f"; the damaged file is set aside as {aside.name} and the next run rebuilds it"
 
     def iter_many(self, keys: list[str]) -> Iterator[tuple[str, bytes]]:
@@ -168,10 +172,8 @@ class ParseCache:
         if self.db is None:
             return 0
         try:
-            if not prefix:
-                return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
-            query = "SELECT count(*) FROM entries WHERE key >= ? AND key < ?"
-            return int(self.db.execute(query, (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))).fetchone()[0])
+            query = "SELECT count(*) FROM entries WHERE substr(key, 1, ?) = ?"  # a scan: for `cache info`
+            return int(self.db.execute(query, (len(prefix), prefix)).fetchone()[0])
         except sqlite3.Error as exc:
             self._fail(exc)
             return 0

@@ -2,7 +2,7 @@
 
 The folder (``--cache-dir``, else ``$STORYGRAPH_CACHE_DIR``, else the user cache folder)
 holds the parse cache of each format version (``parse-v*.sqlite``, with SQLite's ``-wal``
-and ``-shm`` files; it also keeps the community stage's solved periods,
+and ``-shm`` files), the solved similarity blocks and periods (``solved-v*.sqlite``,
 :mod:`storygraph.solvecache`), damaged ones set aside (``parse-v*.sqlite.damaged-*``) and one small
 file per recorded output (``runs/``, see :mod:`storygraph.runcache`). Nothing else in
 the folder is touched.
@@ -28,7 +28,7 @@ class CommandError(click.ClickException):
 
 @click.group("cache")
 def cache_group() -> None:
-    """The cache folder: parsed files (parse-v*.sqlite) and finished runs (runs/)."""
+    """The cache folder: parsed files (parse-v*.sqlite), solved work (solved-v*.sqlite) and finished runs (runs/)."""
 
 
 def _cache_folder(cache_dir: str | None) -> Path:
@@ -38,8 +38,10 @@ def _cache_folder(cache_dir: str | None) -> Path:
 
 
 def _cache_files(folder: Path) -> list[Path]:
-    """What storygraph keeps in ``folder``: parse caches of every version, set-aside damaged ones, runs."""
-    found = sorted(p for p in folder.glob("parse-v*.sqlite*") if p.is_file())
+    """What storygraph keeps in ``folder``: parse caches and solved work of every version, set-aside
+    damaged ones, runs."""
+    found = sorted(p for pattern in ("parse-v*.sqlite*", "solved-v*.sqlite*") for p in folder.glob(pattern)
+                   if p.is_file())
     runs = folder / runcache.RUNS
     return found + (sorted(p for p in runs.iterdir() if p.is_file()) if runs.is_dir() else [])
 
@@ -53,7 +55,7 @@ _CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), envva
 def cache_info_command(cache_dir: str | None) -> None:
     """Where the cache is, what it holds and how big it is."""
     from .cache import FORMAT, ParseCache
-    from .solvecache import PREFIX
+    from .solvecache import FILE, KEEP_RUNS, BlockStore, PeriodStore, SolvedStore
 
     folder = _cache_folder(cache_dir)
     files = _cache_files(folder) if folder.is_dir() else []
@@ -61,12 +63,14 @@ def cache_info_command(cache_dir: str | None) -> None:
     click.echo(f"folder      {folder}")
     click.echo(f"size        {size / 2**20:.1f} MB in {len(files)} files")
     current = folder / f"parse-v{FORMAT}.sqlite"
-    entries = solved = 0
-    if current.exists():
-        db = ParseCache(folder)
-        entries, solved = db.count(), db.count(PREFIX)
-        db.close()
-    click.echo(f"parse cache {current.name}: {entries - solved} parsed files, {solved} solved periods")
+    entries = ParseCache(folder).count() if current.exists() else 0
+    click.echo(f"parse cache {current.name}: {entries} parsed files")
+    if (folder / f"{FILE}.sqlite").exists():
+        solved = SolvedStore(folder)
+        blocks, periods = solved.count(BlockStore.PREFIX), solved.count(PeriodStore.PREFIX)
+        solved.cache.close()  # (not close(): looking is not a run, and forgets nothing)
+        click.echo(f"solved      {FILE}.sqlite: {blocks} similarity blocks, {periods} periods (of the last "
+                   f"{KEEP_RUNS} runs)")
     older = [p.name for p in files if p.name.startswith("parse-v")
              and p.name not in (current.name, current.name + "-wal", current.name + "-shm")]
     if older:

@@ -71,8 +71,8 @@ def _graph_options(command):
                      help="Parse and search on a Dask cluster: tcp://scheduler:8786, or local:N for N local "
                           "workers (pip install 'storygraph[dask]')."),
         click.option("--cache-dir", type=click.Path(file_okay=False), envvar="STORYGRAPH_CACHE_DIR",
-                     help="Parse cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder]."),
-        click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache."),
+                     help="Cache folder [default: $STORYGRAPH_CACHE_DIR, else the user cache folder]."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the cache (parsed files, solved work, runs)."),
         click.option("--no-related", is_flag=True, help="Ignore the items' related lists."),
         click.option("--strict", is_flag=True, help="Fail if any file is skipped, naming it."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bars and no summary."),

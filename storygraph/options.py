@@ -84,9 +84,10 @@ class ClusterOptions:
 
     Execution (never change a result, so not recorded in outputs)
         jobs: worker processes for parsing and the similarity search; 0 means one per core.
-        use_cache: reuse parse results of unchanged files.
-        cache_dir: where the parse cache lives (default: $STORYGRAPH_CACHE_DIR,
-            else the user's cache folder).
+        use_cache: reuse parse results of unchanged files, solved similarity blocks and
+            periods whose inputs are unchanged, and a whole output when nothing changed.
+        cache_dir: where the cache lives (default: $STORYGRAPH_CACHE_DIR, else the
+            user's cache folder).
         dask: run parsing and the similarity search on a Dask cluster: a
             scheduler address (``tcp://host:8786``) or ``local:N`` for a
             LocalCluster of N worker processes (see storygraph.dask_engine).

@@ -34,8 +34,6 @@ What it gives:
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,6 +42,7 @@ import scipy.sparse as sp
 
 from . import cohesion as objective, tfidf
 from .groupsums import Level, time_vectors
+from .solvecache import new_key
 from .sparse import sorted_unique
 
 if TYPE_CHECKING:
@@ -53,7 +52,8 @@ __all__ = ["optimise", "period_of", "period_key", "forked_periods", "PeriodMap",
            "UNDATED"]
 
 class PeriodStore(Protocol):
-    """Solved periods' labels by :func:`period_key` (:class:`storygraph.solvecache.PeriodStore`)."""
+    """Solved periods' labels by :func:`period_key` (:class:`storygraph.solvecache.PeriodStore`):
+    ``get_many({key: node count})`` gives the valid entries found, ``put_many({key: labels})`` keeps."""
 
     def get_many(self, sizes: dict[str, int]) -> dict[str, np.ndarray]: ...
 
@@ -142,30 +142,9 @@ def period_key(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, knobs: d
     """A SHA-256 naming one period's sub-problem (:func:`_subproblem`: its rows over the words
     they use, its links, its days), the objective's ``knobs`` and what computes it (storygraph,
     numpy, scipy, igraph): equal keys, equal labels."""
-    digest = hashlib.sha256()
-    head = {"format": 1, "knobs": knobs, "versions": _versions(), "shape": list(matrix.shape), "n": edges.n}
-    digest.update(json.dumps(head, sort_keys=True).encode("utf-8"))
-    for array in (matrix.indptr, matrix.indices, matrix.data, edges.left, edges.right, edges.kind, edges.similarity,
-                  edges.weight, days):
-        array = np.ascontiguousarray(array)
-        digest.update(f"|{array.dtype.str}{array.shape}|".encode("ascii"))
-        digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    import scipy
-
-    from ._version import __version__
-
-    try:
-        igraph = metadata.version("igraph")
-    except metadata.PackageNotFoundError:
-        igraph = ""
-    return {"storygraph": __version__, "numpy": np.__version__, "scipy": scipy.__version__, "igraph": igraph}
+    return new_key("period", {"knobs": knobs, "shape": list(matrix.shape), "n": edges.n},
+                   [matrix.indptr, matrix.indices, matrix.data, edges.left, edges.right, edges.kind,
+                    edges.similarity, edges.weight, days])
 
 
 def _solve(matrix, edges, days, period, knobs: dict, value: int) -> np.ndarray:

@@ -25,13 +25,13 @@ from . import cache, communities, edgefile, graph as graph_stage, periods, simil
 from .errors import StrictModeError
 from .load import load
 from .corrections import apply_corrections, described
-from .model import LoadResult, NodeTable, Skipped
+from .model import LoadResult, NodeTable, Notice, Skipped
 from .overrides import Overrides, OverridesError, Resolved, ignored_keys, read_overrides, resolve
 from .options import ClusterOptions
 from .progress import Progress, Tick, no_progress
 from .result import ArticleGraph, ClusterResult
 from .runtime import without_gc
-from .solvecache import PeriodStore
+from .solvecache import BlockStore, PeriodStore, SolvedStore, word_ids
 from .sources import Source, open_source
 from .identity import Previous, carry_ids, read_previous
 from .stories import build_stories, colored, member_similarity, membership_of
@@ -72,8 +72,9 @@ def cluster(
     if isinstance(previous, (str, os.PathLike)):
         read_previous(previous)  # a bad file fails now, not after minutes of work; kept only after the peak
     clock = _Clock()
-    graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes)
-    parts, resolved = _communities(graph, opts, fixes)
+    with _solved_store(opts) as solved:
+        graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes, solved)
+        parts, resolved = _communities(graph, opts, fixes, solved)
     clock.lap("communities")
     # Read (again: its digest is remembered) after the community stage, where memory peaks: a
     # million members' ids held through it cost the re-run more memory than a cold run.
@@ -100,14 +101,16 @@ def cluster(
                          peak_rss=clock.peak)
 
 
-def _communities(graph: ArticleGraph, opts: ClusterOptions, fixes: Overrides | None) -> tuple[list, Resolved | None]:
+def _communities(graph: ArticleGraph, opts: ClusterOptions, fixes: Overrides | None,
+                 solved: SolvedStore | None) -> tuple[list, Resolved | None]:
     """The stories' members (node lists), with an editor's corrections applied; the corrections resolved."""
-    with _period_store(opts) as store:
-        parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
-                                         cohesion=opts.cohesion, window_days=opts.window_days,
-                                         period_windows=opts.period_windows, resolution=opts.resolution,
-                                         reference_weight=opts.reference_weight, seed=opts.seed,
-                                         map_periods=_period_runner(opts.jobs, graph.edges.n), store=store)
+    parts, used = communities.detect(graph.edges, graph.days, graph.matrix, algorithm=opts.algorithm,
+                                     cohesion=opts.cohesion, window_days=opts.window_days,
+                                     period_windows=opts.period_windows, resolution=opts.resolution,
+                                     reference_weight=opts.reference_weight, seed=opts.seed,
+                                     map_periods=_period_runner(opts.jobs, graph.edges.n),
+                                     store=PeriodStore(solved) if solved is not None else None)
+    _note_solved(graph.loaded, solved)
     graph.loaded.notices.extend(communities.fallback_notices(opts.algorithm, used))
     resolved = _resolved(fixes, graph, opts.strict)
     if resolved is not None:
@@ -116,13 +119,21 @@ def _communities(graph: ArticleGraph, opts: ClusterOptions, fixes: Overrides | N
     return parts, resolved
 
 
+def _note_solved(loaded: LoadResult, solved: SolvedStore | None) -> None:
+    """Say (once) that the cache of solved work was damaged and rebuilt, or could not be used."""
+    if solved is not None and solved.notice:
+        notice = Notice("", "cache", solved.notice)
+        if notice not in loaded.notices:
+            loaded.notices.append(notice)
+
+
 @contextlib.contextmanager
-def _period_store(opts: ClusterOptions) -> Iterator[PeriodStore | None]:
-    """The store of solved periods, in the cache folder (None with ``use_cache`` off)."""
+def _solved_store(opts: ClusterOptions) -> Iterator[SolvedStore | None]:
+    """The run's store of solved blocks and periods, in the cache folder (None with ``use_cache`` off)."""
     if not opts.use_cache:
         yield None
         return
-    store = PeriodStore(Path(opts.cache_dir) if opts.cache_dir else cache.default_cache_dir())
+    store = SolvedStore(Path(opts.cache_dir) if opts.cache_dir else cache.default_cache_dir())
     try:
         yield store
     finally:
@@ -152,7 +163,9 @@ def build_graph(
 ) -> ArticleGraph:
     """Load ``content`` and compute its graph (nodes and edges) without clustering it:
     what ``storygraph edges`` writes (see :mod:`storygraph.edgefile`)."""
-    return _build(content, _options(options, overrides), progress or no_progress, _Clock(), None)
+    opts = _options(options, overrides)
+    with _solved_store(opts) as solved:
+        return _build(content, opts, progress or no_progress, _Clock(), None, solved=solved)
 
 
 class _Clock:
@@ -176,7 +189,7 @@ def _options(options: ClusterOptions | None, overrides: dict) -> ClusterOptions:
 
 
 def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edge_file,
-           fixes: Overrides | None = None) -> ArticleGraph:
+           fixes: Overrides | None = None, solved: SolvedStore | None = None) -> ArticleGraph:
     source = open_source(content, opts.max_file_bytes)
     with _engine(opts) as engine:
         with progress("load", len(source.paths)) as tick:
@@ -193,10 +206,11 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         # running scope: the periods are the community stage's (the same days, the same length)
         scopes = periods.period_of(days, opts.period_windows * opts.window_days) if opts.idf_scope == "running" else None
         matrix, terms = _tfidf(table, opts, scopes)
-        edge_source = _edge_source(opts, edge_file, engine, len(table.nodes), scopes)
+        edge_source = _edge_source(opts, edge_file, engine, len(table.nodes), scopes, solved, terms)
         with progress("similarity", len(table.nodes)) as tick:
             edges, notices = edge_source(table, matrix, seconds, tick)
         loaded.notices.extend(notices)
+        _note_solved(loaded, solved)
         clock.lap("similarity")
     if opts.dask is not None:
         clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
@@ -220,7 +234,8 @@ def _tfidf(table: NodeTable, opts: ClusterOptions, scopes: np.ndarray | None):
                                    periods=scopes)
 
 
-def _edge_source(opts: ClusterOptions, edge_file, engine, n: int, scopes: np.ndarray | None) -> graph_stage.EdgeSource:
+def _edge_source(opts: ClusterOptions, edge_file, engine, n: int, scopes: np.ndarray | None,
+                 solved: SolvedStore | None = None, terms=()) -> graph_stage.EdgeSource:
     """The one place the edges' source is chosen, its knobs bound. Another source
     (embeddings, MinHash) is a function with the :data:`~storygraph.graph.EdgeSource`
     signature and one more branch here."""
@@ -229,7 +244,9 @@ def _edge_source(opts: ClusterOptions, edge_file, engine, n: int, scopes: np.nda
                                  window_days=opts.window_days, periods=scopes)
     return functools.partial(similarity.tfidf_edges, threshold=opts.threshold, top_k=opts.top_k,
                              window_days=opts.window_days, chunk_size=opts.chunk_size, merge_copies=opts.merge_copies,
-                             related_weight=opts.related_weight, map_blocks=engine.block_map(n), periods=scopes)
+                             related_weight=opts.related_weight, map_blocks=engine.block_map(n), periods=scopes,
+                             store=BlockStore(solved) if solved is not None else None,
+                             words=word_ids(terms) if solved is not None else None)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,9 @@
 After ``storygraph cluster CONTENT -o OUT`` writes ``OUT``, :func:`record` stores under
 the cache folder (``runs/``, one small JSON file per output path) the run's
 *fingerprint* and the state of ``OUT`` (size, modification time, inode). The fingerprint
-is a SHA-256 of everything the output depends on: the storygraph version, every option
+is a SHA-256 of everything the output depends on: the storygraph version and a hash of its
+source (:func:`storygraph._version.code_digest`: an upgrade that kept the version string is
+still another program), every option
 that can change a result, the output format, the state (path, size, mtime, inode, ctime)
 of every input file, and the SHA-256 of the edge, overrides and previous files. The next
 run of the same command computes the fingerprint first (a walk and one ``stat`` per
@@ -25,7 +27,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ._version import __version__
+from ._version import __version__, code_digest
 from .io import file_sha256
 
 __all__ = ["fingerprint", "lookup", "record", "RUNS"]
@@ -41,7 +43,8 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
     files the run reads (edge file, overrides, previous output), None when absent.
     """
     digest = hashlib.sha256()
-    header = {"format": _FORMAT, "version": __version__, "options": options, "output": fmt, "kind": source.kind}
+    header = {"format": _FORMAT, "version": __version__, "code": code_digest(), "options": options, "output": fmt,
+              "kind": source.kind}
     digest.update(json.dumps(header, sort_keys=True, default=str).encode("utf-8"))
     if source.kind == "folder":
         root = Path(source.root)

@@ -19,6 +19,7 @@ Every knob is a keyword argument; the defaults are :class:`~storygraph.options.C
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +28,10 @@ from .model import Edges, NodeTable, Notice, Pairs
 from .progress import Tick
 from .tfidf import tfidf_matrix  # re-exported: the stage's vectors
 from . import maxscore
+from .solvecache import reusing_blocks
+
+if TYPE_CHECKING:
+    from .solvecache import BlockStore
 
 try:  # threshold-aware sparse product: 2-3x faster blocks, the same pairs (see block_top_k)
     from sparse_dot_topn import sp_matmul_topn as _sp_matmul_topn
@@ -63,6 +68,8 @@ def similar_pairs(
     merge_copies: bool = True,
     tick: Tick | None = None,
     map_blocks: BlockMap | None = None,
+    store: "BlockStore | None" = None,
+    words: np.ndarray | None = None,
 ) -> Pairs:
     """Top-k cosine neighbours above ``threshold`` within ``window_days``.
 
@@ -76,7 +83,11 @@ def similar_pairs(
     The search is a list of independent blocks of ``chunk_size`` rows
     (:func:`plan_blocks`); ``map_blocks`` runs them (default: here, one after the
     other; :func:`forked_blocks` and the Dask engine run them elsewhere). The
-    result does not depend on who runs them.
+    result does not depend on who runs them. ``store``
+    (:class:`storygraph.solvecache.BlockStore`) gives the pairs of blocks an earlier run
+    computed from the same inputs (:func:`storygraph.solvecache.block_key`; ``words``, from
+    :func:`storygraph.solvecache.word_ids`, names
+    the matrix's columns) and keeps the ones computed now: the same result, less work.
     """
     n = matrix.shape[0]
     rep = duplicate_of(matrix, days, window_days) if merge_copies else np.arange(n)
@@ -84,7 +95,10 @@ def similar_pairs(
     if plan and _compiled_path(matrix, threshold, top_k):
         warm_up()
     found: list[Found] = []
-    for block, result in zip(plan, (map_blocks or serial_blocks)(matrix, days, plan, threshold, top_k, window_days)):
+    run = map_blocks or serial_blocks
+    if store is not None and words is not None and matrix.dtype == np.float32:
+        run = reusing_blocks(run, store, words)
+    for block, result in zip(plan, run(matrix, days, plan, threshold, top_k, window_days)):
         found.append(result)
         if tick:
             tick(len(block[0]))
@@ -361,14 +375,18 @@ def tfidf_edges(
     related_weight: float | str = "auto",
     map_blocks: BlockMap | None = None,
     periods: np.ndarray | None = None,
+    store: "BlockStore | None" = None,
+    words: np.ndarray | None = None,
 ) -> tuple[Edges, list[Notice]]:
     """The default edge source: :func:`similar_pairs` over the TF-IDF ``matrix`` and the
     related links of ``table``, each with its cosine, weighted by
     :func:`storygraph.graph.edge_weights`. ``seconds`` are the nodes' publication times
     (POSIX seconds, NaN when undated); ``periods`` (each node's) calibrates ``related_weight``
-    "auto" per period (:func:`storygraph.graph.build_edges`). No notices."""
+    "auto" per period (:func:`storygraph.graph.build_edges`); ``store`` and ``words`` reuse
+    blocks an earlier run searched (:func:`similar_pairs`). No notices."""
     pairs = similar_pairs(matrix, days(seconds), threshold=threshold, top_k=top_k, window_days=window_days,
-                          chunk_size=chunk_size, merge_copies=merge_copies, tick=tick, map_blocks=map_blocks)
+                          chunk_size=chunk_size, merge_copies=merge_copies, tick=tick, map_blocks=map_blocks,
+                          store=store, words=words)
     related = pair_similarity(matrix, table.related[:, 0], table.related[:, 1])
     return build_edges(table, pairs, related, seconds, related_weight=related_weight, window_days=window_days,
                        periods=periods), []

@@ -1,71 +1,301 @@
-"""Reuse of the community stage's periods across runs: a period whose sub-problem is the
-same as in an earlier run gets that run's labels instead of being solved again.
+"""Reuse of solved work across runs: a similarity block or a community period whose inputs are
+the same as in an earlier run gets that run's result instead of being computed again.
 
-A period's labels are a function of its sub-problem alone (:func:`storygraph.periods.optimise`
-solves each period on its own rows, links and days; :func:`storygraph.periods.period_key`
-names one by a SHA-256 of those arrays, the objective's knobs and the versions of storygraph,
-numpy, scipy and igraph that compute it). So a stored result is what solving again gives, bit
-for bit, and a re-run that reuses it writes the bytes a fresh run writes. Under the corpus IDF
-one new article changes every vector and nothing is reused; with ``idf_scope`` "running" the
-periods before the newest two keep their sub-problems, and only those are reused.
+Both are functions of their inputs alone. A period's labels read its own rows, links and days
+(:func:`storygraph.periods.optimise`; :func:`storygraph.periods.period_key` names them); a
+similarity block's pairs read its rows' and columns' vectors and days
+(:func:`storygraph.similarity.block_top_k`; :func:`storygraph.similarity.block_key`). A key is
+a SHA-256 of those arrays (words by a hash of their text, not their column number, which a new
+word shifts), the knobs, storygraph's version and a hash of its source (so a changed optimiser
+never takes an older one's labels, whatever the version string says), and the versions of
+numpy, scipy, igraph, sparse_dot_topn and numba. So a stored
+result is what computing again gives, bit for bit, and a re-run that reuses it writes the bytes
+a fresh run writes. Under the corpus IDF one new article changes every vector and only a re-run
+with other story or export options reuses anything; with ``idf_scope`` "running" the periods
+before the newest two keep their inputs.
 
-Entries live in the parse cache's SQLite file (:class:`storygraph.cache.ParseCache`: its
-locking, its handling of a damaged file, ``storygraph cache info`` and ``clear``), under keys
-starting with :data:`PREFIX`. A payload is a SHA-256 of its key and labels, then the labels
-(int64, little-endian); one that fails that check or does not fit the period (length, range)
-is a miss: solved again, never trusted.
+Entries live in ``solved-v1.sqlite`` in the cache folder (a
+:class:`storygraph.cache.ParseCache` of another name: its locking, its handling of a damaged
+file, ``storygraph cache info`` and ``clear``). A payload is a SHA-256 of its key and body, then
+the body; one that fails that check or does not fit (length, range) is a miss: computed again,
+never trusted. Each entry remembers the last run that read or wrote it, and a run's close keeps
+only the entries of the last :data:`KEEP_RUNS` runs: the file holds a few runs' work, not every
+run's.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from .cache import ParseCache
+from .sparse import sorted_unique
 
-__all__ = ["PeriodStore", "PREFIX"]
+__all__ = ["SolvedStore", "PeriodStore", "BlockStore", "FILE", "KEEP_RUNS", "versions", "new_key", "block_key", "word_ids",
+           "row_digests", "reusing_blocks"]
 
-#: Key prefix of a solved period (a parse entry's key starts with an absolute path).
-PREFIX = "period "
+FORMAT = 1
+FILE = f"solved-v{FORMAT}"
+#: Runs whose entries a store keeps (a day's re-run reads the day before's; a few spare for
+#: runs of other options or folders sharing the cache).
+KEEP_RUNS = 4
 _DIGEST = 32
+_PUT_BATCH = 64  # blocks kept per transaction: a few MB
+
+
+@functools.lru_cache(maxsize=1)
+def versions() -> dict[str, str]:
+    """What computes a solved result: storygraph's version and source (:func:`storygraph._version.code_digest`),
+    and the libraries whose arithmetic it runs on. Part of every key."""
+    from importlib import metadata
+
+    import scipy
+
+    from ._version import __version__, code_digest
+
+    found = {"storygraph": __version__, "code": code_digest(), "numpy": np.__version__, "scipy": scipy.__version__}
+    for name in ("igraph", "sparse_dot_topn", "numba"):  # the search's and the optimiser's other paths
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = ""
+    return found
+
+
+def new_key(kind: str, head: dict, arrays: list[np.ndarray]) -> str:
+    """A SHA-256 of ``head`` (JSON, with :func:`versions`) and each array's type, shape and bytes."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"kind": kind, "format": FORMAT, "versions": versions(), **head},
+                             sort_keys=True).encode("utf-8"))
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"|{array.dtype.str}{array.shape}|".encode("ascii"))
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+class SolvedStore:
+    """The run's view of ``solved-v1.sqlite``: payloads by key, every method best effort."""
+
+    def __init__(self, folder: str | Path, keep_runs: int = KEEP_RUNS) -> None:
+        self.cache = ParseCache(Path(folder), name=FILE, label="cache of solved work")
+        self.stamp = time.time_ns()  # this run, in the entries it reads or writes
+        self.keep_runs = keep_runs
+        self._sql("CREATE TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY, stamp INTEGER NOT NULL)",
+                  "CREATE INDEX IF NOT EXISTS used_stamp ON used (stamp)")
+
+    @property
+    def notice(self) -> str | None:
+        """What went wrong with the file, if anything (set aside and rebuilt, or disabled)."""
+        return self.cache.notice or self.cache.error
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        """The payloads found for ``keys``, marked as read by this run."""
+        found = dict(self.cache.iter_many(keys))
+        self._mark(list(found))
+        return found
+
+    def put_many(self, items: dict[str, bytes]) -> None:
+        self.cache.put_many(sorted(items.items()))
+        self._mark(list(items))
+
+    def count(self, prefix: str) -> int:
+        return self.cache.count(prefix)
+
+    def close(self) -> None:
+        """Forget the entries no run of the last ``keep_runs`` read or wrote, and close."""
+        self._sql("DELETE FROM entries WHERE key IN (SELECT key FROM used WHERE stamp < ?)",
+                  "DELETE FROM used WHERE stamp < ?", params=(self._oldest_kept(),))
+        self.cache.close()
+
+    def _oldest_kept(self) -> int:
+        if self.cache.db is None:
+            return 0
+        try:
+            rows = self.cache.db.execute("SELECT DISTINCT stamp FROM used ORDER BY stamp DESC LIMIT ?",
+                                         (self.keep_runs,)).fetchall()
+        except sqlite3.Error as exc:
+            self.cache._fail(exc)
+            return 0
+        return int(rows[-1][0]) if len(rows) == self.keep_runs else 0
+
+    def _mark(self, keys: list[str]) -> None:
+        if keys and self.cache.db is not None:
+            try:
+                with self.cache.db:
+                    self.cache.db.executemany("INSERT OR REPLACE INTO used (key, stamp) VALUES (?, ?)",
+                                              [(key, self.stamp) for key in keys])
+            except sqlite3.Error as exc:
+                self.cache._fail(exc)
+
+    def _sql(self, *statements: str, params: tuple = ()) -> None:
+        if self.cache.db is None:
+            return
+        try:
+            with self.cache.db:
+                for statement in statements:
+                    self.cache.db.execute(statement, params) if "?" in statement else self.cache.db.execute(statement)
+        except sqlite3.Error as exc:
+            self.cache._fail(exc)
+
+
+def _sealed(key: str, body: bytes) -> bytes:
+    return hashlib.sha256(key.encode("ascii") + body).digest() + body
+
+
+def _opened(key: str, payload: bytes) -> bytes | None:
+    """The body of a payload whose SHA-256 checks out, else None."""
+    body = payload[_DIGEST:]
+    if len(payload) < _DIGEST or hashlib.sha256(key.encode("ascii") + body).digest() != payload[:_DIGEST]:
+        return None
+    return body
 
 
 class PeriodStore:
-    """Solved periods' labels by :func:`storygraph.periods.period_key`; every method is best effort."""
+    """Solved periods' labels by :func:`storygraph.periods.period_key` (entries ``period <key>``)."""
 
-    def __init__(self, folder: str | Path) -> None:
-        self.cache = ParseCache(Path(folder))
+    PREFIX = "period "
+
+    def __init__(self, store: SolvedStore) -> None:
+        self.store = store
 
     def get_many(self, sizes: dict[str, int]) -> dict[str, np.ndarray]:
-        """The labels stored for each key of ``sizes`` (key -> the period's node count) that has a valid entry."""
+        """The labels stored for each key of ``sizes`` (key -> the period's node count) that are valid."""
         out = {}
-        for stored, payload in self.cache.iter_many([PREFIX + key for key in sizes]):
-            key = stored[len(PREFIX):]
-            labels = _decode(key, payload, sizes.get(key, -1))
-            if labels is not None:
+        for stored, payload in self.store.get_many([self.PREFIX + key for key in sizes]).items():
+            key = stored[len(self.PREFIX):]
+            body = _opened(stored, payload)
+            n = sizes[key]
+            if body is None or len(body) != 8 * n:
+                continue
+            labels = np.frombuffer(body, dtype="<i8").astype(np.int64)
+            if n == 0 or (labels.min() >= 0 and labels.max() < n):
                 out[key] = labels
         return out
 
     def put_many(self, found: dict[str, np.ndarray]) -> None:
-        self.cache.put_many([(PREFIX + key, _encode(key, labels)) for key, labels in sorted(found.items())])
-
-    def close(self) -> None:
-        self.cache.close()
+        self.store.put_many({self.PREFIX + key: _sealed(self.PREFIX + key, np.ascontiguousarray(v, "<i8").tobytes())
+                             for key, v in found.items()})
 
 
-def _encode(key: str, labels: np.ndarray) -> bytes:
-    body = np.ascontiguousarray(labels, dtype="<i8").tobytes()
-    return hashlib.sha256(key.encode("ascii") + body).digest() + body
+#: A block's result by position: (rows' positions, columns' positions, cosines).
+Local = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _decode(key: str, payload: bytes, n: int) -> np.ndarray | None:
-    """The labels of a valid payload for a period of ``n`` nodes, else None."""
-    body = payload[_DIGEST:]
-    if len(payload) != _DIGEST + 8 * n or hashlib.sha256(key.encode("ascii") + body).digest() != payload[:_DIGEST]:
+class BlockStore:
+    """Similarity blocks' pairs by :func:`storygraph.similarity.block_key` (entries ``block <key>``),
+    held by position in the block's rows and columns."""
+
+    PREFIX = "block "
+
+    def __init__(self, store: SolvedStore) -> None:
+        self.store = store
+
+    def get_many(self, shapes: dict[str, tuple[int, int]]) -> dict[str, Local]:
+        """The pairs stored for each key of ``shapes`` (key -> (rows, columns) of the block) that are valid."""
+        out = {}
+        for stored, payload in self.store.get_many([self.PREFIX + key for key in shapes]).items():
+            key = stored[len(self.PREFIX):]
+            body = _opened(stored, payload)
+            found = None if body is None else _block_body(body, *shapes[key])
+            if found is not None:
+                out[key] = found
+        return out
+
+    def put_many(self, found: dict[str, Local]) -> None:
+        items = {}
+        for key, (left, right, sims) in found.items():
+            body = (np.array([len(left)], "<i8").tobytes() + np.ascontiguousarray(left, "<i4").tobytes()
+                    + np.ascontiguousarray(right, "<i4").tobytes() + np.ascontiguousarray(sims, "<f4").tobytes())
+            items[self.PREFIX + key] = _sealed(self.PREFIX + key, body)
+        self.store.put_many(items)
+
+
+def _block_body(body: bytes, rows: int, cols: int) -> Local | None:
+    if len(body) < 8:
         return None
-    labels = np.frombuffer(body, dtype="<i8").astype(np.int64)
-    if n and (labels.min() < 0 or labels.max() >= n):
+    n = int(np.frombuffer(body[:8], "<i8")[0])
+    if n < 0 or len(body) != 8 + 12 * n:
         return None
-    return labels
+    left = np.frombuffer(body[8:8 + 4 * n], "<i4").astype(np.int64)
+    right = np.frombuffer(body[8 + 4 * n:8 + 8 * n], "<i4").astype(np.int64)
+    sims = np.frombuffer(body[8 + 8 * n:], "<f4").copy()
+    inside = n == 0 or (left.min() >= 0 and left.max() < rows and right.min() >= 0 and right.max() < cols)
+    return (left, right, sims) if inside and np.isfinite(sims).all() else None
+
+
+def reusing_blocks(run, store: "BlockStore", words: np.ndarray):
+    """A :data:`storygraph.similarity.BlockMap` that runs ``run`` for the blocks ``store`` does not
+    hold, takes the held ones from it (in plan order either way) and keeps what it computed."""
+
+    def blocks(matrix, days, plan, threshold, top_k, window_days):
+        digests = row_digests(matrix, days, words)
+        keys = [block_key(digests, rows, cols, threshold=threshold, top_k=top_k, window_days=window_days)
+                for rows, cols in plan]
+        held = store.get_many({key: (len(rows), len(cols)) for key, (rows, cols) in zip(keys, plan)})
+        todo = [block for key, block in zip(keys, plan) if key not in held]
+        fresh = run(matrix, days, todo, threshold, top_k, window_days) if todo else iter(())
+        pending, remaining = {}, len(todo)
+        for key, (rows, cols) in zip(keys, plan):
+            if key in held:
+                left, right, sims = held[key]
+                yield rows[left], cols[right], sims
+                continue
+            result = next(fresh)
+            pending[key] = (_positions(rows, result[0]), _positions(cols, result[1]), result[2])
+            remaining -= 1
+            if remaining == 0 or len(pending) >= _PUT_BATCH:
+                # kept before the block is handed over: a consumer may stop at the plan's last block
+                store.put_many(pending)
+                pending = {}
+            yield result
+
+    return blocks
+
+
+def row_digests(matrix: sp.csr_matrix, days: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Each row's BLAKE2b-128 of what :func:`storygraph.similarity.block_top_k` reads of it: its
+    words in column order (the order its cosines are summed in) by ``words``, a stable id per
+    column (a column's number moves when a word new to the corpus sorts before it), their
+    weights, and its day. An ``(n, 16)`` uint8 array."""
+    ids = np.ascontiguousarray(words[matrix.indices], dtype="<u8").tobytes()
+    weights = np.ascontiguousarray(matrix.data).tobytes()
+    width = matrix.data.dtype.itemsize
+    when = np.ascontiguousarray(days, dtype="<f8").tobytes()
+    out = bytearray()
+    blake2b = hashlib.blake2b
+    bounds = matrix.indptr.tolist()
+    for i in range(matrix.shape[0]):
+        a, b = bounds[i], bounds[i + 1]
+        out += blake2b(ids[8 * a:8 * b] + weights[width * a:width * b] + when[8 * i:8 * i + 8], digest_size=16).digest()
+    return np.frombuffer(bytes(out), dtype=np.uint8).reshape(matrix.shape[0], 16)
+
+
+def block_key(digests: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, threshold: float, top_k: int,
+              window_days: float) -> str:
+    """A SHA-256 naming what :func:`storygraph.similarity.block_top_k` reads for a block: its rows'
+    and columns' :func:`row_digests`, how their indices compare (the result's order, and a row's
+    own column), the knobs and the versions of what computes it. Equal keys, equal pairs."""
+    union = sorted_unique(np.concatenate([rows, cols]))
+    arrays = [np.searchsorted(union, rows), np.searchsorted(union, cols), digests[rows], digests[cols]]
+    return new_key("block", {"threshold": threshold, "top_k": top_k, "window_days": window_days}, arrays)
+
+
+def word_ids(terms: Sequence[str]) -> np.ndarray:
+    """A stable 64-bit id per vocabulary word (BLAKE2b of its text), for :func:`row_digests`."""
+    return np.array([int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                                    "little") for t in terms], dtype=np.uint64)
+
+
+def _positions(block: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each of ``values`` is in ``block`` (every value is there; ``block`` holds each once)."""
+    order = np.argsort(block, kind="stable")
+    return order[np.searchsorted(block[order], values)]

@@ -1,6 +1,6 @@
-"""Reuse of solved periods across runs (storygraph.solvecache): a re-run solves only the periods
-whose sub-problem changed, and writes the bytes a fresh run writes; a damaged entry is solved
-again, never trusted."""
+"""Reuse of solved work across runs (storygraph.solvecache): a re-run solves only the periods
+and searches only the similarity blocks whose inputs changed, and writes the bytes a fresh run
+writes; a damaged entry is computed again, never trusted; the file keeps a few runs' work."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 import storygraph
 from storygraph import ClusterOptions, periods
-from storygraph.cache import FORMAT
-from storygraph.solvecache import PREFIX, PeriodStore
+from storygraph import similarity, solvecache
+from storygraph.solvecache import FILE, PeriodStore, SolvedStore
 
 from conftest import FIXTURES
 
@@ -88,7 +88,7 @@ def test_a_damaged_entry_is_solved_again(content, tmp_path, monkeypatch, damage)
     cache = tmp_path / "cache"
     options = ClusterOptions(idf_scope="running", jobs=1, cache_dir=str(cache))
     first = storygraph.cluster(content, options)
-    db = sqlite3.connect(cache / f"parse-v{FORMAT}.sqlite")
+    db = sqlite3.connect(cache / f"{FILE}.sqlite")
     key, payload = db.execute("SELECT key, payload FROM entries WHERE key LIKE 'period %' ORDER BY key").fetchone()
     payload = bytearray(payload)
     if damage == "flip a label":
@@ -100,8 +100,7 @@ def test_a_damaged_entry_is_solved_again(content, tmp_path, monkeypatch, damage)
     else:  # a valid digest over labels that cannot be this period's
         labels = np.frombuffer(bytes(payload[32:]), dtype="<i8").copy()
         labels[0] = len(labels)
-        from storygraph.solvecache import _encode
-        payload = bytearray(_encode(key[len(PREFIX):], labels))
+        payload = bytearray(solvecache._sealed(key, labels.astype("<i8").tobytes()))
     with db:
         db.execute("UPDATE entries SET payload = ? WHERE key = ?", (bytes(payload), key))
     db.close()
@@ -132,11 +131,150 @@ def test_the_key_names_the_whole_sub_problem():
 
 
 def test_the_store_keeps_what_it_is_given(tmp_path):
-    store = PeriodStore(tmp_path)
-    store.put_many({"a" * 64: np.array([0, 1, 0], dtype=np.int64)})
+    store = SolvedStore(tmp_path)
+    PeriodStore(store).put_many({"a" * 64: np.array([0, 1, 0], dtype=np.int64)})
     store.close()
-    again = PeriodStore(tmp_path)
-    held = again.get_many({"a" * 64: 3, "b" * 64: 2})
+    again = SolvedStore(tmp_path)
+    held = PeriodStore(again).get_many({"a" * 64: 3, "b" * 64: 2})
     assert list(held) == ["a" * 64] and held["a" * 64].tolist() == [0, 1, 0]
-    assert again.get_many({"a" * 64: 4}) == {}  # not this period's size: a miss
+    assert PeriodStore(again).get_many({"a" * 64: 4}) == {}  # not this period's size: a miss
     again.close()
+
+
+def test_the_file_keeps_the_last_runs_work_only(tmp_path):
+    """Each run marks what it reads or writes; closing keeps the entries of the last KEEP_RUNS runs."""
+    for run in range(6):
+        store = SolvedStore(tmp_path, keep_runs=3)
+        if run == 2:
+            PeriodStore(store).get_many({"0" * 64: 1})  # run 2 reads run 0's entry: it stays
+        PeriodStore(store).put_many({str(run) * 64: np.zeros(1, dtype=np.int64)})
+        store.close()
+    store = SolvedStore(tmp_path, keep_runs=3)
+    kept = [k for k in "012345" if PeriodStore(store).get_many({k * 64: 1})]
+    store.close()
+    assert kept == ["3", "4", "5"]  # run 0's entry was read by run 2, which is no longer among the last three
+
+
+def test_a_rerun_searches_only_the_changed_blocks_and_finds_a_fresh_runs_pairs(monkeypatch):
+    """The similarity search over blocks: reused blocks give the same pairs, bit for bit, and only
+    blocks whose rows or columns changed are searched again, whatever new words the vocabulary gets."""
+    rng = np.random.default_rng(5)
+    vocabulary = [f"w{i:03d}" for i in range(300)]
+    texts = [" ".join(rng.choice(vocabulary[:60 + i // 4], size=12)) for i in range(400)]
+    days = np.sort(rng.uniform(19000, 19200, 400))  # about seven 28-day periods
+    later = [" ".join(["aaa-new-word"] + list(rng.choice(vocabulary, size=12))) for _ in range(30)]
+    knobs = dict(threshold=0.1, top_k=5, window_days=7.0, chunk_size=32)
+    searched = []
+    real = similarity.block_top_k
+    monkeypatch.setattr(similarity, "serial_blocks", lambda m, d, plan, *a: (searched.append(len(r)) or real(m, d, r, c, *a)
+                                                                            for r, c in plan))
+    memory = _MemoryStore()
+    before, terms = similarity.tfidf_matrix(texts, periods=np.floor(days / 28).astype(np.int64))
+    similarity.similar_pairs(before, days, store=memory, words=solvecache.word_ids(terms), **knobs)
+    first = len(searched)
+    all_days = np.r_[days, rng.uniform(19198, 19200, 30)]
+    matrix, terms = similarity.tfidf_matrix(texts + later, periods=np.floor(all_days / 28).astype(np.int64))
+    searched.clear()
+    reused = similarity.similar_pairs(matrix, all_days, store=memory, words=solvecache.word_ids(terms), **knobs)
+    again = len(searched)
+    fresh = similarity.similar_pairs(matrix, all_days, **knobs)
+    # the running IDF moves the last two periods' vectors: their blocks, and those within a window of them
+    assert 0 < again <= first // 2 and len(searched) - again == first + 1  # a fresh search: every block
+    assert np.array_equal(reused.left, fresh.left) and np.array_equal(reused.right, fresh.right)
+    assert reused.similarity.tobytes() == fresh.similarity.tobytes()
+
+
+class _MemoryStore:
+    """A BlockStore's interface over a dict, through the real payload encoding."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, bytes] = {}
+        self.blocks = solvecache.BlockStore(self)
+
+    def get_many(self, keys):
+        return {k: self.entries[k] for k in keys if k in self.entries}
+
+    def put_many(self, items):
+        self.entries.update(items)
+
+
+def test_block_keys_follow_words_not_column_numbers():
+    """A word new to the vocabulary moves every later column's number; a block whose rows and
+    columns hold the same words with the same weights keeps its key. Days, weights, the rows'
+    order and the knobs are in it."""
+    import scipy.sparse as sp
+    terms = ["coast", "hits", "storm", "vote"]
+    dense = np.array([[0.6, 0.0, 0.8, 0.0], [0.8, 0.6, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]], dtype=np.float32)
+    matrix = sp.csr_matrix(dense)
+    wider = sp.csr_matrix(np.c_[np.zeros((3, 1), np.float32), dense])  # "aardvark" sorts first
+    days = np.array([19000.0, 19000.5, 19001.0])
+    rows, cols = np.array([0, 1]), np.array([0, 1, 2])
+    knobs = dict(threshold=0.1, top_k=3, window_days=7.0)
+
+    def key(m=matrix, d=days, names=terms, r=rows, **changed):
+        return solvecache.block_key(solvecache.row_digests(m, d, solvecache.word_ids(names)), r, cols,
+                                    **{**knobs, **changed})
+
+    assert key() == key(m=wider, names=["aardvark", *terms])
+    moved = matrix.copy()
+    moved.data[0] = np.float32(0.6000001)
+    others = [key(d=days + 1), key(top_k=4), key(r=np.array([1, 0])), key(m=moved),
+              key(names=["coast", "hits", "storms", "vote"])]
+    assert len({key(), *others}) == 6
+
+
+def test_a_damaged_block_is_searched_again(content, tmp_path):
+    cache = tmp_path / "cache"
+    options = ClusterOptions(idf_scope="running", jobs=1, cache_dir=str(cache))
+    first = storygraph.cluster(content, options)
+    db = sqlite3.connect(cache / f"{FILE}.sqlite")
+    blocks = db.execute("SELECT key, payload FROM entries WHERE key LIKE 'block %'").fetchall()
+    assert blocks
+    with db:
+        db.executemany("UPDATE entries SET payload = ? WHERE key = ?",
+                       [(payload[:40] + bytes([payload[40] ^ 4]) + payload[41:], key) for key, payload in blocks])
+    store = SolvedStore(cache)
+    shapes = {key[len("block "):]: (10**6, 10**6) for key, _ in blocks}
+    assert solvecache.BlockStore(store).get_many(shapes) == {}  # every one fails its check
+    store.close()
+    assert storygraph.cluster(content, options).to_json() == first.to_json()
+    store = SolvedStore(cache)
+    assert len(solvecache.BlockStore(store).get_many(shapes)) == len(blocks)  # written again, whole
+    store.close()
+
+
+def test_a_damaged_file_is_set_aside_said_once_and_rebuilt(content, tmp_path):
+    cache = tmp_path / "cache"
+    options = ClusterOptions(idf_scope="running", jobs=1, cache_dir=str(cache))
+    cache.mkdir()
+    (cache / f"{FILE}.sqlite").write_bytes(b"not a database, but the work of many runs " * 100)
+    result = storygraph.cluster(content, options)
+    said = [n.message for n in result.loaded.notices if n.field == "cache"]
+    assert len(said) == 1 and "cache of solved work" in said[0] and "set aside" in said[0]
+    assert len(list(cache.glob(f"{FILE}.sqlite.damaged-*"))) == 1
+    again = storygraph.cluster(content, options)
+    assert not [n for n in again.loaded.notices if n.field == "cache"]
+    store = SolvedStore(cache)
+    assert store.count("block ") >= 1 and store.count("period ") >= 2  # rebuilt by the first run
+    store.cache.close()
+
+
+def test_changed_code_never_takes_older_codes_results(monkeypatch):
+    """The keys (solved work and the whole-run record) hold a hash of storygraph's source, so an
+    upgrade that kept the version string still misses (its optimiser may differ)."""
+    import scipy.sparse as sp
+    from storygraph import _version
+    from storygraph.model import Edges
+    matrix = sp.csr_matrix(np.array([[0.6, 0.8], [0.8, 0.6]], dtype=np.float32))
+    knobs = {"cohesion": 0.07, "window_days": 7.0, "seed": 42, "use_igraph": True}
+
+    def key():
+        solvecache.versions.cache_clear()
+        return periods.period_key(matrix, Edges.weighted(2, [(0, 1, 0.96)]), np.array([1.0, 2.0]), knobs)
+
+    today = key()
+    assert solvecache.versions()["code"] == _version.code_digest() and len(_version.code_digest()) == 64
+    monkeypatch.setattr(_version, "code_digest", lambda: "0" * 64)
+    assert key() != today
+    monkeypatch.undo()
+    assert key() == today
