@@ -62,8 +62,10 @@ _LONG_PREFIX = re.compile(r"\n[ \t?:-]{24}")
 _BRACKET_BUDGET = 24
 # yaml-rs reads a quoted scalar that looks like a date or a time ("2024-01-01", '12:30') as a
 # date or time, where YAML (and PyYAML) keep a quoted scalar text: a title "2024-01-01" would be
-# "not text". Documents that may hold one go to PyYAML (over-approximate; none in the real corpus).
-_MAYBE_QUOTED_DATE = re.compile(r"""["']\s*\d+[-:]""")
+# "not text". Documents that may hold one go to PyYAML (over-approximate: 3 real-corpus files).
+# Two patterns, each starting with a literal, which the regex engine finds fast (one class
+# ["'] first costs 5x: 57 against 10 us a synthetic item, most of whose values are quoted).
+_MAYBE_QUOTED_DATE = (re.compile(r'"\d+[-:]'), re.compile(r"'\d+[-:]"))
 # A line starting "--- x" or "..." inside the block may start a second YAML document.
 _DOCUMENT_MARKER = re.compile(r"\n(?:---|\.\.\.)")
 # Past this size a document is walked first whatever it looks like (real maximum: 143 KB):
@@ -163,7 +165,7 @@ def _block(text: str, start: int) -> str | None:
 
 
 def _load_yaml(fm: str) -> object:
-    maybe_tag = _MAYBE_TAG.search(fm) is not None or _MAYBE_QUOTED_DATE.search(fm) is not None
+    maybe_tag = _MAYBE_TAG.search(fm) is not None or any(p.search(fm) for p in _MAYBE_QUOTED_DATE)
     if yaml_rs is not None and not maybe_tag:
         if _maybe_hostile(fm, _WALK_ABOVE):
             _walk_events(fm)
