@@ -12,13 +12,17 @@ __version__ = "0.1.0"
 
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
-    """A SHA-256 of the package's own Python source, file by file in name order: what keys
+    """A SHA-256 of the package's own files (source and data), file by file in name order: what keys
     results reused across runs (the whole-run record, solved blocks and periods) besides
     :data:`__version__`, so that a storygraph whose code changed never takes an older code's
     result for its own, whether or not the version string moved. A few milliseconds, once."""
     digest = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
+    # every file of the package: the code, and the data an output is made of (the HTML report's
+    # page, styles and script), not what Python or numba cache beside them
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and p.suffix not in (".pyc", ".nbi", ".nbc")]
+    for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")

@@ -31,8 +31,8 @@ from .model import Article, Notice, RelatedRef, Skipped
 __all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode", "TRANSIENT"]
 
 #: Bump when Article/Skipped/Notice, the parsing rules or the keys change meaning
-#: (4: keys start with the path).
-FORMAT = 4
+#: (4: keys start with the path; 5: a quoted date-like scalar is text with yaml-rs too).
+FORMAT = 5
 _BATCH = 500
 _PAGE_SIZE = 65536  # SQLite's largest
 

@@ -21,7 +21,10 @@ yaml-rs's speed on real items.
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import math
+import operator
 import re
 
 import yaml
@@ -60,12 +63,15 @@ _MAYBE_ANCHOR = re.compile(r"&(?<![^\s:,\[{?-]&)[^\s,\[\]{}]")
 # prefix bounds it. Flow nesting needs brackets. Either over a budget: walk the events.
 _LONG_PREFIX = re.compile(r"\n[ \t?:-]{24}")
 _BRACKET_BUDGET = 24
-# yaml-rs reads a quoted scalar that looks like a date or a time ("2024-01-01", '12:30') as a
-# date or time, where YAML (and PyYAML) keep a quoted scalar text: a title "2024-01-01" would be
-# "not text". Documents that may hold one go to PyYAML (over-approximate: 3 real-corpus files).
-# Two patterns, each starting with a literal, which the regex engine finds fast (one class
-# ["'] first costs 5x: 57 against 10 us a synthetic item, most of whose values are quoted).
-_MAYBE_QUOTED_DATE = (re.compile(r'"\d+[-:]'), re.compile(r"'\d+[-:]"))
+# yaml-rs reads a quoted scalar that looks like a date or a time ("2024-01-01", '12:30', or an
+# escaped "\u0032024-01-01") as a date or time, where YAML (and PyYAML) keep a quoted scalar
+# text: a title "2024-01-01" would be "not text". A document that may hold one (a quote, then
+# digits and "-" or ":", or digits and an escape) has yaml-rs's result checked for a date or time
+# anywhere but publishedDateTime (_text_holds_a_date), and one found sends it to PyYAML, which
+# tells a quoted scalar from a plain one. So a corpus that quotes its dates keeps yaml-rs's
+# speed (a check of ~25 us an item), and the rest pay three scans that start with a literal
+# (~10 us; one leading ["'] class costs 57 us on items whose values are all quoted).
+_MAYBE_QUOTED_DATE = (re.compile(r'"\d+[-:]'), re.compile(r"'\d+[-:]"), re.compile(r'"\d*\\'))
 # A line starting "--- x" or "..." inside the block may start a second YAML document.
 _DOCUMENT_MARKER = re.compile(r"\n(?:---|\.\.\.)")
 # Past this size a document is walked first whatever it looks like (real maximum: 143 KB):
@@ -165,16 +171,42 @@ def _block(text: str, start: int) -> str | None:
 
 
 def _load_yaml(fm: str) -> object:
-    maybe_tag = _MAYBE_TAG.search(fm) is not None or any(p.search(fm) for p in _MAYBE_QUOTED_DATE)
+    maybe_tag = _MAYBE_TAG.search(fm) is not None
     if yaml_rs is not None and not maybe_tag:
         if _maybe_hostile(fm, _WALK_ABOVE):
             _walk_events(fm)
-        return _load_yaml_rs(fm)
+        found = _load_yaml_rs(fm)
+        if not any(p.search(fm) for p in _MAYBE_QUOTED_DATE) or not _text_holds_a_date(found):
+            return found
     # PyYAML's C loader has no alias switch and builds every node: walk first when the
     # document may hold an alias (it then holds an anchor) or many nodes.
     if maybe_tag or _MAYBE_ANCHOR.search(fm) or _maybe_hostile(fm, _PYYAML_WALK_ABOVE):
         _walk_events(fm)
     return _load_pyyaml(fm)
+
+
+def _text_holds_a_date(found: object) -> bool:
+    """Whether a value other than ``publishedDateTime`` (top level, ``provider``, each ``related``
+    entry and its ``provider``), or a top-level ``topics`` item, is a date or time: yaml-rs's
+    reading of a quoted date-like scalar, or a plain one where text belongs (which PyYAML reads
+    as a date too). Counted with maps in C, not a loop per value."""
+    if type(found) is not dict:
+        return False
+    related = found.get("related")
+    entries = [e for e in related if type(e) is dict] if type(related) is list else []
+    maps = [found, *entries]
+    maps += [p for p in map(_PROVIDER, maps) if type(p) is dict]
+    values = itertools.chain.from_iterable(map(dict.values, maps))
+    dates = sum(map(_DATE_TYPES.__contains__, map(type, values)))
+    if dates > sum(map(_DATE_TYPES.__contains__, map(type, map(_PUBLISHED, maps)))):
+        return True
+    topics = found.get("topics")
+    return type(topics) is list and not _DATE_TYPES.isdisjoint(map(type, topics))
+
+
+_PROVIDER = operator.methodcaller("get", "provider")
+_PUBLISHED = operator.methodcaller("get", "publishedDateTime")
+_DATE_TYPES = frozenset({datetime.date, datetime.datetime, datetime.time})  # what yaml-rs makes
 
 
 def _maybe_hostile(fm: str, walk_above: int) -> bool:

@@ -87,7 +87,7 @@ class SolvedStore:
 
     def __init__(self, folder: str | Path, keep_runs: int = KEEP_RUNS) -> None:
         self.cache = ParseCache(Path(folder), name=FILE, label="cache of solved work")
-        self.stamp = time.time_ns()  # this run, in the entries it reads or writes
+        self.touched: set[str] = set()  # what this run read or wrote: stamped when it closes
         self.keep_runs = keep_runs
         self._sql("CREATE TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY, stamp INTEGER NOT NULL)",
                   "CREATE INDEX IF NOT EXISTS used_stamp ON used (stamp)")
@@ -111,7 +111,18 @@ class SolvedStore:
         return self.cache.count(prefix)
 
     def close(self) -> None:
-        """Forget the entries no run of the last ``keep_runs`` read or wrote, and close."""
+        """Stamp what this run read or wrote with the time it closes, forget the entries no run of
+        the last ``keep_runs`` to close used, and close. (Stamped at the close, not the start: a
+        long run that shorter ones overtook still counts as the latest. An entry a run has not
+        stamped yet is never forgotten.)"""
+        stamp = time.time_ns()
+        if self.touched and self.cache.db is not None:
+            try:
+                with self.cache.db:
+                    self.cache.db.executemany("INSERT OR REPLACE INTO used (key, stamp) VALUES (?, ?)",
+                                              [(key, stamp) for key in sorted(self.touched)])
+            except sqlite3.Error as exc:
+                self.cache._fail(exc)
         self._sql("DELETE FROM entries WHERE key IN (SELECT key FROM used WHERE stamp < ?)",
                   "DELETE FROM used WHERE stamp < ?", params=(self._oldest_kept(),))
         self.cache.close()
@@ -128,13 +139,7 @@ class SolvedStore:
         return int(rows[-1][0]) if len(rows) == self.keep_runs else 0
 
     def _mark(self, keys: list[str]) -> None:
-        if keys and self.cache.db is not None:
-            try:
-                with self.cache.db:
-                    self.cache.db.executemany("INSERT OR REPLACE INTO used (key, stamp) VALUES (?, ?)",
-                                              [(key, self.stamp) for key in keys])
-            except sqlite3.Error as exc:
-                self.cache._fail(exc)
+        self.touched.update(keys)
 
     def _sql(self, *statements: str, params: tuple = ()) -> None:
         if self.cache.db is None:

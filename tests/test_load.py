@@ -84,6 +84,11 @@ def test_a_quoted_date_or_time_stays_text(yaml_backend):
     fm = front_matter(data)
     assert (fm["title"], fm["excerpt"], fm["topics"]) == ("0001-01-01", "12:30", ["2024-01-01T10:00:00Z"])
     assert not isinstance(fm["publishedDateTime"], str)  # unquoted: a timestamp, with either parser
+    # escapes yaml-rs undoes before it reads a date; in provider and related entries too
+    data = (b'---\ntitle: "\\u0032024-01-01"\nprovider:\n  name: "2024\\x2d01-01"\nrelated:\n'
+            b'  - title: "20\\u003A30:00"\n    webUrl: https://e.com/b\nwebUrl: https://e.com/a\n---\n')
+    fm = front_matter(data)
+    assert (fm["title"], fm["provider"]["name"], fm["related"][0]["title"]) == ("2024-01-01", "2024-01-01", "20:30:00")
 
 
 def test_front_matter_problem_codes():

@@ -278,3 +278,20 @@ def test_changed_code_never_takes_older_codes_results(monkeypatch):
     assert key() != today
     monkeypatch.undo()
     assert key() == today
+
+
+def test_a_long_run_overtaken_by_shorter_ones_keeps_its_work(tmp_path):
+    """Entries are stamped when their run closes: a run that four shorter ones overtook still
+    counts as the latest, and what it read or wrote stays."""
+    long_run = SolvedStore(tmp_path, keep_runs=4)
+    PeriodStore(long_run).put_many({"a" * 64: np.zeros(1, dtype=np.int64)})
+    for name in "bcde":
+        short = SolvedStore(tmp_path, keep_runs=4)
+        PeriodStore(short).put_many({name * 64: np.zeros(1, dtype=np.int64)})
+        short.close()
+    PeriodStore(long_run).put_many({"f" * 64: np.zeros(1, dtype=np.int64)})
+    long_run.close()
+    store = SolvedStore(tmp_path)
+    kept = [k for k in "abcdef" if PeriodStore(store).get_many({k * 64: 1})]
+    store.cache.close()
+    assert kept == ["a", "c", "d", "e", "f"]  # b's run is the oldest of the five to close
