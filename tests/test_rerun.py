@@ -54,7 +54,7 @@ def test_an_unchanged_rerun_keeps_the_output_without_running(content, tmp_path, 
 
 
 @pytest.mark.parametrize("change", ["edit a file", "add a file", "an option", "the output edited", "another format",
-                                    "storygraph's code"])
+                                    "storygraph's code", "a library's version"])
 def test_any_change_runs_again_and_gives_a_fresh_runs_bytes(content, tmp_path, change, monkeypatch):
     out, cache = tmp_path / "out.json", tmp_path / "cache"
     cluster(content, out, cache)
@@ -72,6 +72,9 @@ def test_any_change_runs_again_and_gives_a_fresh_runs_bytes(content, tmp_path, c
         out = tmp_path / "out.graphml"
     elif change == "storygraph's code":  # an upgrade that kept the version string
         monkeypatch.setattr(runcache, "code_digest", lambda: "0" * 64)
+    elif change == "a library's version":
+        real = runcache.library_versions
+        monkeypatch.setattr(runcache, "library_versions", lambda: {**real(), "igraph": "99.0"})
     output = cluster(content, out, cache, *extra)
     assert "kept as it is" not in output
     fresh = tmp_path / f"fresh{out.suffix}"
