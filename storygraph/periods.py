@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["optimise", "period_of", "period_key", "forked_periods", "PeriodMap", "PeriodStore", "DEFAULT_PERIOD_WINDOWS",
            "UNDATED"]
 
+
 class PeriodStore(Protocol):
     """Solved periods' labels by :func:`period_key` (:class:`storygraph.solvecache.PeriodStore`):
     ``get_many({key: node count})`` gives the valid entries found, ``put_many({key: labels})`` keeps."""
@@ -140,8 +141,8 @@ def _solved(store, matrix, edges, days, period, knobs: dict, values: list[int]) 
 
 def period_key(matrix: sp.csr_matrix, edges: "Edges", days: np.ndarray, knobs: dict) -> str:
     """A SHA-256 naming one period's sub-problem (:func:`_subproblem`: its rows over the words
-    they use, its links, its days), the objective's ``knobs`` and what computes it (storygraph,
-    numpy, scipy, igraph): equal keys, equal labels."""
+    they use, its links, its days), the objective's ``knobs`` and what computes it
+    (:func:`storygraph.solvecache.versions`): equal keys, equal labels."""
     return new_key("period", {"knobs": knobs, "shape": list(matrix.shape), "n": edges.n},
                    [matrix.indptr, matrix.indices, matrix.data, edges.left, edges.right, edges.kind,
                     edges.similarity, edges.weight, days])
