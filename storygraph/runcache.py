@@ -24,11 +24,10 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-from ._version import __version__, code_digest
+from ._version import __version__, code_digest, library_versions
 from .io import file_sha256
 
 __all__ = ["fingerprint", "lookup", "record", "RUNS"]
@@ -65,31 +64,6 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
         path = files[name]
         digest.update(f"{name}\0".encode() + (file_sha256(path).encode() if path else b"-") + b"\0")
     return digest.hexdigest()
-
-
-#: Installed distributions whose code makes or writes a result (parsing, arithmetic, encoding).
-_LIBRARIES = ("numpy", "scipy", "igraph", "sparse_dot_topn", "numba", "yaml_rs", "PyYAML", "orjson", "networkx")
-
-
-def library_versions() -> dict[str, str]:
-    """The version of each of :data:`_LIBRARIES` ("" when absent), from the names of the
-    installed ``*.dist-info`` folders on ``sys.path`` (one listing a folder, a few ms; asking
-    ``importlib.metadata`` took 0.17 s, a third of an unchanged run): an upgraded library is
-    another program, whose output is not replayed."""
-    wanted = {name.lower().replace("-", "_"): name for name in _LIBRARIES}
-    found = dict.fromkeys(_LIBRARIES, "")
-    for folder in sys.path:
-        try:
-            names = os.listdir(folder or ".")
-        except OSError:
-            continue
-        for entry in names:
-            if entry.endswith(".dist-info") and "-" in entry:
-                name, _, version = entry[: -len(".dist-info")].partition("-")
-                key = wanted.get(name.lower().replace("-", "_").replace(".", "_"))
-                if key and not found[key]:  # the first on sys.path is the one imported
-                    found[key] = version
-    return found
 
 
 def _state(path: str | os.PathLike, rel: str) -> str:

@@ -4,11 +4,11 @@ the same as in an earlier run gets that run's result instead of being computed a
 Both are functions of their inputs alone. A period's labels read its own rows, links and days
 (:func:`storygraph.periods.optimise`; :func:`storygraph.periods.period_key` names them); a
 similarity block's pairs read its rows' and columns' vectors and days
-(:func:`storygraph.similarity.block_top_k`; :func:`storygraph.similarity.block_key`). A key is
+(:func:`storygraph.similarity.block_top_k`; :func:`block_key`). A key is
 a SHA-256 of those arrays (words by a hash of their text, not their column number, which a new
-word shifts), the knobs, storygraph's version and a hash of its source (so a changed optimiser
-never takes an older one's labels, whatever the version string says), and the versions of
-numpy, scipy, igraph, sparse_dot_topn and numba. So a stored
+word shifts), the knobs, storygraph's version and a hash of its files (so a changed optimiser
+never takes an older one's labels, whatever the version string says), and the versions of the
+libraries it runs on (:func:`versions`). So a stored
 result is what computing again gives, bit for bit, and a re-run that reuses it writes the bytes
 a fresh run writes. Under the corpus IDF one new article changes every vector and only a re-run
 with other story or export options reuses anything; with ``idf_scope`` "running" the periods
@@ -53,21 +53,12 @@ _PUT_BATCH = 64  # blocks kept per transaction: a few MB
 
 @functools.lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
-    """What computes a solved result: storygraph's version and source (:func:`storygraph._version.code_digest`),
-    and the libraries whose arithmetic it runs on. Part of every key."""
-    from importlib import metadata
+    """What computes a solved result: storygraph's version and files
+    (:func:`storygraph._version.code_digest`) and the libraries it runs on
+    (:func:`storygraph._version.library_versions`, as the whole-run record). Part of every key."""
+    from ._version import __version__, code_digest, library_versions
 
-    import scipy
-
-    from ._version import __version__, code_digest
-
-    found = {"storygraph": __version__, "code": code_digest(), "numpy": np.__version__, "scipy": scipy.__version__}
-    for name in ("igraph", "sparse_dot_topn", "numba"):  # the search's and the optimiser's other paths
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = ""
-    return found
+    return {"storygraph": __version__, "code": code_digest(), **library_versions()}
 
 
 def new_key(kind: str, head: dict, arrays: list[np.ndarray]) -> str:
@@ -100,12 +91,12 @@ class SolvedStore:
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         """The payloads found for ``keys``, marked as read by this run."""
         found = dict(self.cache.iter_many(keys))
-        self._mark(list(found))
+        self.touched.update(found)
         return found
 
     def put_many(self, items: dict[str, bytes]) -> None:
         self.cache.put_many(sorted(items.items()))
-        self._mark(list(items))
+        self.touched.update(items)
 
     def count(self, prefix: str) -> int:
         return self.cache.count(prefix)
@@ -138,16 +129,13 @@ class SolvedStore:
             return 0
         return int(rows[-1][0]) if len(rows) == self.keep_runs else 0
 
-    def _mark(self, keys: list[str]) -> None:
-        self.touched.update(keys)
-
     def _sql(self, *statements: str, params: tuple = ()) -> None:
         if self.cache.db is None:
             return
         try:
             with self.cache.db:
                 for statement in statements:
-                    self.cache.db.execute(statement, params) if "?" in statement else self.cache.db.execute(statement)
+                    self.cache.db.execute(statement, params if "?" in statement else ())
         except sqlite3.Error as exc:
             self.cache._fail(exc)
 
