@@ -28,7 +28,7 @@ from . import fastjson
 from ._version import __version__
 from .model import Article, Notice, RelatedRef, Skipped
 
-__all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode", "TRANSIENT"]
+__all__ = ["ParseCache", "default_cache_dir", "entry_key", "encode", "decode", "parse_when", "TRANSIENT"]
 
 #: Bump when Article/Skipped/Notice, the parsing rules or the keys change meaning
 #: (4: keys start with the path; 5: a quoted date-like scalar is text with yaml-rs too).
@@ -221,7 +221,8 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _parse_when(value: str | None) -> datetime | None:
+def parse_when(value: str | None) -> datetime | None:
+    """The datetime a stored ``isoformat()`` text names (None for None); ValueError if it is none."""
     return datetime.fromisoformat(value) if value is not None else None
 
 
@@ -250,7 +251,7 @@ def _article(d: dict, refs: dict, share: Callable[[RelatedRef], RelatedRef] | No
     # sys.intern refuses a non-string, which makes the entry malformed (parsed again)
     related = tuple([_related_ref(r, refs, share) for r in d["related"]])
     article = Article(
-        file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=_parse_when(d["published"]),
+        file=d["file"], url=d["url"], title=d["title"], excerpt=d["excerpt"], published=parse_when(d["published"]),
         provider=sys.intern(d["provider"]), domain=sys.intern(d["domain"]), topics=tuple(map(sys.intern, d["topics"])),
         type=sys.intern(d["type"]), quality=d["quality"], alt_urls=tuple(d["alt_urls"]), related=related, key=d["key"],
         alt_keys=tuple(d["alt_keys"]),
@@ -274,7 +275,7 @@ def _related_ref(r: list, refs: dict, share: Callable[[RelatedRef], RelatedRef] 
     if ref is None:
         if not _TEXT.issuperset(map(type, (r[0], r[1], r[2], r[8]))):  # 4-6: sys.intern takes only a str
             raise TypeError("malformed cache entry")
-        ref = RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=_parse_when(r[3]), provider=sys.intern(r[4]),
+        ref = RelatedRef(url=r[0], title=r[1], excerpt=r[2], published=parse_when(r[3]), provider=sys.intern(r[4]),
                          domain=sys.intern(r[5]), type=sys.intern(r[6]), quality=r[7], key=r[8])
         if share is not None:
             ref = share(ref)

@@ -2,7 +2,8 @@
 
 The folder (``--cache-dir``, else ``$STORYGRAPH_CACHE_DIR``, else the user cache folder)
 holds the parse cache of each format version (``parse-v*.sqlite``, with SQLite's ``-wal``
-and ``-shm`` files), the solved similarity blocks and periods (``solved-v*.sqlite``,
+and ``-shm`` files), the last loads of the most recently run folders (``snapshots-v*/``,
+:mod:`storygraph.snapshot`), the solved similarity blocks and periods (``solved-v*.sqlite``,
 :mod:`storygraph.solvecache`), damaged ones set aside (``parse-v*.sqlite.damaged-*``) and one small
 file per recorded output (``runs/``, see :mod:`storygraph.runcache`). Nothing else in
 the folder is touched.
@@ -28,7 +29,8 @@ class CommandError(click.ClickException):
 
 @click.group("cache")
 def cache_group() -> None:
-    """The cache folder: parsed files (parse-v*.sqlite), solved work (solved-v*.sqlite) and finished runs (runs/)."""
+    """The cache folder: parsed files (parse-v*.sqlite, snapshots-v*/), solved work (solved-v*.sqlite) and
+    finished runs (runs/)."""
 
 
 def _cache_folder(cache_dir: str | None) -> Path:
@@ -38,10 +40,10 @@ def _cache_folder(cache_dir: str | None) -> Path:
 
 
 def _cache_files(folder: Path) -> list[Path]:
-    """What storygraph keeps in ``folder``: parse caches and solved work of every version, set-aside
-    damaged ones, runs."""
-    found = sorted(p for pattern in ("parse-v*.sqlite*", "solved-v*.sqlite*") for p in folder.glob(pattern)
-                   if p.is_file())
+    """What storygraph keeps in ``folder``: parse caches, load snapshots and solved work of every
+    version, set-aside damaged ones, runs."""
+    found = sorted(p for pattern in ("parse-v*.sqlite*", "snapshots-v*/*", "solved-v*.sqlite*")
+                   for p in folder.glob(pattern) if p.is_file())
     runs = folder / runcache.RUNS
     return found + (sorted(p for p in runs.iterdir() if p.is_file()) if runs.is_dir() else [])
 
@@ -55,6 +57,7 @@ _CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), envva
 def cache_info_command(cache_dir: str | None) -> None:
     """Where the cache is, what it holds and how big it is."""
     from .cache import FORMAT, ParseCache
+    from .snapshot import FOLDER, KEEP
     from .solvecache import FILE, KEEP_RUNS, BlockStore, PeriodStore, SolvedStore
 
     folder = _cache_folder(cache_dir)
@@ -65,6 +68,9 @@ def cache_info_command(cache_dir: str | None) -> None:
     current = folder / f"parse-v{FORMAT}.sqlite"
     entries = ParseCache(folder).count() if current.exists() else 0
     click.echo(f"parse cache {current.name}: {entries} parsed files")
+    snapshots = [p for p in files if p.parent.name == FOLDER and p.suffix == ".json"]
+    click.echo(f"snapshots   {FOLDER}/: the last load of {len(snapshots)} folders "
+               f"({sum(p.stat().st_size for p in snapshots) / 2**20:.1f} MB; the {KEEP} most recent are kept)")
     if (folder / f"{FILE}.sqlite").exists():
         solved = SolvedStore(folder)
         blocks, periods = solved.count(BlockStore.PREFIX), solved.count(PeriodStore.PREFIX)

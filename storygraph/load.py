@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import cache as cache_mod
+from . import snapshot
 from .fields import forget_entries
 from .folder import FolderSource, read_item
 from .model import Article, LoadResult, Notice, RelatedRef, Skipped
@@ -48,7 +49,7 @@ def load(source: Source, *, jobs: int = 0, cache_dir: Path | None = None, tick: 
             return read_files(source.root, source.paths, source.ignored, max_file_bytes=source.max_file_bytes,
                               jobs=jobs, cache_dir=cache_dir, tick=tick)
         results: dict[str, Result] = {}
-        shared: Shared = {}
+        shared = Shared()
         for batch in batches(source, _BATCH):
             results.update(zip(batch, (_sharing(r, shared) for r in source.read_batch(batch))))
             tick(len(batch))
@@ -77,11 +78,16 @@ def read_files(
     ``jobs`` forked processes (0: one per core)."""
     tick = tick or (lambda n: None)
     results: dict[str, Result] = {}
-    shared: Shared = {}
+    shared = Shared()
     cache, keys = _open_cache(base, paths, max_file_bytes, cache_dir)
     try:
         if cache is not None:
-            results.update(_cached(cache, keys, shared))
+            snap = snapshot.snapshot_path(cache_dir, base, max_file_bytes)
+            found, refs = snapshot.read(snap, keys)
+            results.update(found)
+            shared.know(refs)
+            from_snapshot = len(results)
+            results.update(_cached(cache, {rel: key for rel, key in keys.items() if rel not in results}, shared))
             tick(len(results))
         todo = [rel for rel in paths if rel not in results]
         writer = _CacheWriter(cache, keys) if cache is not None else None
@@ -91,6 +97,8 @@ def read_files(
     finally:
         if cache is not None:
             cache.close()
+    if cache is not None and from_snapshot < len(keys):
+        snapshot.write_later(snap, keys, results)  # something new (or no usable snapshot): the next run starts from here
     notices = [Notice("", "cache", m) for m in (cache.notice, cache.error) if m] if cache is not None else []
     return assemble(paths, results, ignored=ignored, kind="folder", notices=notices)
 
@@ -108,7 +116,26 @@ def assemble(paths: list[str], results: dict[str, Result], *, ignored: int, kind
     return out
 
 
-Shared = dict  # RelatedRef -> the one object of that value kept for the whole load
+class Shared:
+    """The one object of each related entry's value kept for the whole load: ``shared(ref)`` is
+    the first entry equal to ``ref`` seen (``ref`` itself if none)."""
+
+    def __init__(self) -> None:
+        self.by_value: dict[RelatedRef, RelatedRef] = {}
+        self.by_url: dict[str, list[RelatedRef]] = {}
+
+    def __call__(self, ref: RelatedRef) -> RelatedRef:
+        for known in self.by_url.get(ref.url, ()):
+            if known == ref:
+                return known
+        return self.by_value.setdefault(ref, ref)
+
+    def know(self, refs: list[RelatedRef]) -> None:
+        """Take ``refs`` (distinct values, as a snapshot holds them) as the objects of their values.
+        Indexed by URL, not by value: a dataclass's hash is a Python call, ~3 us an entry, and most
+        loads that read a snapshot look up few or no other entries."""
+        for ref in refs:
+            self.by_url.setdefault(ref.url, []).append(ref)
 
 
 def _sharing(result: Result, shared: Shared) -> Result:
@@ -119,14 +146,10 @@ def _sharing(result: Result, shared: Shared) -> Result:
     item, found = result
     if not isinstance(item, Article) or not item.related:
         return result
-    refs = tuple([shared.setdefault(ref, ref) for ref in item.related])
+    refs = tuple(map(shared, item.related))
     if all(map(operator.is_, refs, item.related)):
         return result
     return dataclasses.replace(item, related=refs), found
-
-
-def _one_of(shared: Shared, ref: RelatedRef) -> RelatedRef:
-    return shared.setdefault(ref, ref)
 
 
 def _lasting(item: Article | Skipped) -> bool:
@@ -158,7 +181,7 @@ def _cached(cache: cache_mod.ParseCache, keys: dict[str, str], shared: Shared) -
     by_key = {key: rel for rel, key in keys.items()}
     hits: dict[str, Result] = {}
     refs: dict = {}  # related entries decoded so far, by their stored form: one object for each
-    share = functools.partial(_one_of, shared)  # each entry built is made the load's one object of its value
+    share = shared  # each entry built is made the load's one object of its value
     for key, payload in cache.iter_many(list(by_key)):  # decoded as read: one batch of payloads in memory
         try:
             hits[by_key[key]] = cache_mod.decode(payload, refs, share)

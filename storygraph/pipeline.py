@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cache, communities, edgefile, graph as graph_stage, periods, similarity
+from . import cache, communities, edgefile, graph as graph_stage, periods, similarity, snapshot
 from .errors import StrictModeError
 from .load import load
 from .corrections import apply_corrections, described
@@ -212,6 +212,7 @@ def _build(content, opts: ClusterOptions, progress: Progress, clock: _Clock, edg
         loaded.notices.extend(notices)
         _note_solved(loaded, solved)
         clock.lap("similarity")
+        snapshot.wait()  # the load's snapshot, written by a forked process meanwhile: no run leaves one behind
     if opts.dask is not None:
         clock.lap("dask-close")  # a LocalCluster's shutdown, not community detection's time
     return ArticleGraph(loaded, table, matrix, terms, edges, days, ignored, left_out)

@@ -9,6 +9,15 @@ from storygraph.export import render
 from conftest import item
 
 
+def _parse_cache_only(tmp_path):
+    """Remove the load snapshots (storygraph.snapshot), so that the next run reads the parse cache."""
+    import shutil
+
+    from storygraph import snapshot
+
+    shutil.rmtree(tmp_path / "cache" / snapshot.FOLDER, ignore_errors=True)
+
+
 def _files(root, tmp_path, **kw):
     result = storygraph.cluster(root, cache_dir=str(tmp_path / "cache"), **kw)
     return sorted(f for n in result.nodes for f in n.files), result
@@ -63,6 +72,7 @@ def test_corrupt_entries_are_parsed_again(write_items, tmp_path):
     db.execute("UPDATE entries SET payload = ?", (b'{"article": {"file": 3}, "notices": []}',))
     db.commit()
     db.close()
+    _parse_cache_only(tmp_path)
     assert _files(root, tmp_path)[0] == ["x.md"]
 
 
@@ -226,6 +236,7 @@ def test_a_tampered_entry_sharing_coverage_with_a_good_one_is_parsed_again(write
     db.execute("UPDATE entries SET payload = ? WHERE key = ?", (json.dumps(body).encode(), key))
     db.commit()
     db.close()
+    _parse_cache_only(tmp_path)
     _, warm = _files(root, tmp_path)
     assert render(warm, "json") == render(cold, "json")
     # b.md was parsed again (not read through a.md's remembered entry) and its entry written anew

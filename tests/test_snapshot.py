@@ -1,0 +1,173 @@
+"""The load snapshot: a re-run takes unchanged files from it, and it never changes a result."""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+import pytest
+
+from storygraph import cache as cache_mod
+from storygraph import snapshot
+from storygraph.load import load
+from storygraph.model import Article, RelatedRef
+from storygraph.sources import open_source
+
+from conftest import item
+
+
+def _body(i: int, title: str | None = None) -> str:
+    related = [{"title": f"Coverage {k}", "webUrl": f"https://c.com/{k}", "publishedDateTime": "2024-03-05T09:00:00+02:00"}
+               for k in (i % 3, 3 + i % 2)]
+    return item(title or f"Storm {i}", f"https://n{i}.com/s", related=related, published=f"2024-03-{1 + i % 9:02d}T10:00:00Z",
+                extra="topics: [weather, storms]\nampWebUrl: https://amp.n.com/s" if i % 2 else "")
+
+
+@pytest.fixture
+def corpus(write_items):
+    files = {f"{i:03d}.md": _body(i) for i in range(40)}
+    files["bad.md"] = "---\ntitle: [unclosed\n---\n"  # skipped, with its reason
+    files["noted.md"] = item("Quake", "https://q.com/1", published="not a date")  # used, with a notice
+    files[os.fsdecode(b"name-\xff.md")] = item("Flood", "https://f.com/1")  # a name that is not UTF-8
+    return write_items(files)
+
+
+def _load(root, cache_dir):
+    return load(open_source(root, 1 << 20), jobs=1, cache_dir=cache_dir)
+
+
+def _same(a, b) -> None:
+    assert a.articles == b.articles and a.skipped == b.skipped and a.notices == b.notices
+    # equal is not enough for dates: 10:00+00:00 equals 12:00+02:00
+    assert [x.published and x.published.isoformat() for x in a.articles] == \
+           [x.published and x.published.isoformat() for x in b.articles]
+    assert [r.published and r.published.isoformat() for x in a.articles for r in x.related] == \
+           [r.published and r.published.isoformat() for x in b.articles for r in x.related]
+
+
+class _Lookups:
+    """Counts the keys asked of the parse cache."""
+
+    def __init__(self, monkeypatch):
+        self.keys = 0
+        real = cache_mod.ParseCache.iter_many
+
+        def counted(cache, keys):
+            self.keys += len(keys)
+            return real(cache, keys)
+
+        monkeypatch.setattr(cache_mod.ParseCache, "iter_many", counted)
+
+
+def _snapshot(cache_dir):
+    (path,) = (cache_dir / snapshot.FOLDER).glob("*.json")
+    return path
+
+
+def test_a_rerun_reads_the_snapshot_and_equals_a_run_without_cache(corpus, tmp_path, monkeypatch):
+    plain = _load(corpus, None)
+    first = _load(corpus, tmp_path / "c")
+    lookups = _Lookups(monkeypatch)
+    second = _load(corpus, tmp_path / "c")
+    assert lookups.keys == 0  # every file from the snapshot
+    _same(first, plain)
+    _same(second, plain)
+    assert [s.code for s in second.skipped] == ["invalid-yaml"] and any("noted.md" == n.file for n in second.notices)
+    refs = [r for a in second.articles for r in a.related]
+    assert len({id(r) for r in refs}) == len(set(refs)) == 5  # one object per value
+
+
+def test_changed_and_new_files_are_read_again_and_the_snapshot_follows(corpus, tmp_path, monkeypatch):
+    _load(corpus, tmp_path / "c")
+    (corpus / "007.md").write_text(_body(7, "Storm 7 updated"), encoding="utf-8")
+    (corpus / "new.md").write_text(_body(50), encoding="utf-8")
+    (corpus / "000.md").unlink()
+    lookups = _Lookups(monkeypatch)
+    again = _load(corpus, tmp_path / "c")
+    assert lookups.keys == 2  # the changed file and the new one
+    _same(again, _load(corpus, None))
+    assert "Storm 7 updated" in [a.title for a in again.articles]
+    refs = [r for a in again.articles for r in a.related]
+    assert len({id(r) for r in refs}) == len(set(refs)) == 5  # parsed ones share the snapshot's objects
+    lookups.keys = 0
+    _same(_load(corpus, tmp_path / "c"), again)
+    assert lookups.keys == 0  # the snapshot was written anew with them
+
+
+def _rewrite(path, change) -> None:
+    """Apply ``change`` to the snapshot's columns and write it back with a valid digest."""
+    lines = path.read_bytes().split(b"\n")[:-2]
+    columns = dict(zip(snapshot._COLUMNS, (json.loads(x) for x in lines[1:])))
+    change(columns)
+    body = lines[0] + b"\n" + b"".join(json.dumps(columns[n]).encode() + b"\n" for n in snapshot._COLUMNS)
+    path.write_bytes(body + hashlib.sha256(body).hexdigest().encode() + b"\n")
+
+
+def _set(name, index, value):
+    def change(columns):
+        columns[name][index] = value
+    return change
+
+
+@pytest.mark.parametrize("change", [
+    _set("quality", 0, True),  # equal to 1, not an int
+    _set("title", 0, 3),
+    _set("related", 0, [-1]),  # would index from the end
+    _set("related", 0, [999]),
+    _set("topics", 1, ["weather", 2]),
+    _set("published", 0, "not a date"),
+    _set("ref_quality", 0, 1.0),
+    _set("notices", 0, ["key", "file", "field"]),
+    lambda columns: columns["title"].pop(),  # a column shorter than the rows
+], ids=["quality", "title", "negative-index", "index", "topic", "date", "ref-quality", "notice", "short"])
+def test_a_snapshot_with_a_wrong_value_is_not_used(corpus, tmp_path, monkeypatch, change):
+    first = _load(corpus, tmp_path / "c")
+    _rewrite(_snapshot(tmp_path / "c"), change)
+    lookups = _Lookups(monkeypatch)
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys == len(first.articles) + len(first.skipped)  # the parse cache answered instead
+
+
+def test_a_damaged_snapshot_is_not_used_and_is_written_anew(corpus, tmp_path, monkeypatch):
+    first = _load(corpus, tmp_path / "c")
+    path = _snapshot(tmp_path / "c")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1  # one bit: the digest no longer matches
+    path.write_bytes(bytes(data))
+    lookups = _Lookups(monkeypatch)
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys > 0
+    lookups.keys = 0
+    path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a full disk
+    _same(_load(corpus, tmp_path / "c"), first)
+    lookups.keys = 0
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys == 0  # rewritten whole
+
+
+def test_the_columns_follow_the_dataclasses():
+    # the articles are built positionally (map over the columns): the order must be the fields'
+    assert snapshot._FIELDS == tuple(f.name for f in dataclasses.fields(Article))
+    assert snapshot._REF_FIELDS == tuple(f.name for f in dataclasses.fields(RelatedRef))
+
+
+def test_only_the_most_recent_snapshots_are_kept(write_items, tmp_path):
+    for i in range(snapshot.KEEP + 2):
+        root = write_items({f"f{i}/x.md": item(f"Fire {i}", f"https://e.com/{i}")}) / f"f{i}"
+        _load(root, tmp_path / "c")
+        newest = snapshot.snapshot_path(tmp_path / "c", root, 1 << 20)
+        os.utime(newest, ns=(i * 10**9, i * 10**9))  # in order, whatever the clock's resolution
+    kept = sorted((tmp_path / "c" / snapshot.FOLDER).glob("*.json"))
+    assert len(kept) == snapshot.KEEP and newest in kept
+
+
+def test_a_large_snapshot_is_written_by_a_forked_writer(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "_FORK_MIN", 1)
+    first = _load(corpus, tmp_path / "c")
+    writers = list(snapshot._PENDING)
+    assert len(writers) == 1
+    snapshot.wait()
+    assert writers[0].exitcode == 0 and not snapshot._PENDING
+    lookups = _Lookups(monkeypatch)
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys == 0
