@@ -14,9 +14,13 @@ used (the parse cache and the parser answer instead) and the run writes a new on
 whole to a temporary file and renamed; two runs on one folder each write a whole snapshot and
 the last rename wins. Only the :data:`KEEP` most recently written snapshots are kept.
 
-Layout (``snapshots-v1/<digest of the folder and size limit>.json``): a header line
-(``{"format":1,"rows":N,"refs":M}``), one line per column of :data:`_COLUMNS` (a JSON array), one
-line of the SHA-256. :func:`write_later` writes it in a forked process while the run goes on.
+Layout (``snapshots-v1/<digest of the folder and size limit>.json``), one JSON value a line: a
+header (``{"format":1,"rows":N,"refs":M,"block":B}``); the skipped files (``[key, file, code,
+reason]``) and the notices (``[key, file, field, message]``); the related entries' table in blocks
+of B, each block a line per field of :class:`~storygraph.model.RelatedRef`; the articles in
+blocks of B, each block a line of entry keys and a line per field of
+:class:`~storygraph.model.Article` (``related`` as indices into the table); then the SHA-256 of
+all the lines before it. :func:`write_later` writes it in a forked process while the run goes on.
 """
 
 from __future__ import annotations
@@ -45,8 +49,7 @@ KEEP = 4  # snapshots kept (of this many folders, the most recently loaded)
 _FIELDS = ("file", "url", "title", "excerpt", "published", "provider", "domain", "topics", "type", "quality",
            "alt_urls", "related", "key", "alt_keys")
 _REF_FIELDS = ("url", "title", "excerpt", "published", "provider", "domain", "type", "quality", "key")
-# related entries first: an article's column "related" is read into the entries themselves
-_COLUMNS = (*(f"ref_{name}" for name in _REF_FIELDS), "keys", *_FIELDS, "skipped", "notices")
+_BLOCK = 4096  # rows a line holds (the related entries' table likewise)
 _LABELS = frozenset({"provider", "domain", "type"})  # interned, as the parser and the parse cache do
 _TUPLES = frozenset({"topics", "alt_urls", "alt_keys"})
 _TEXT = frozenset({str})
@@ -71,8 +74,8 @@ def read(path: Path, keys: dict[str, str]) -> tuple[dict[str, Result], list[Rela
     each); nothing when there is no usable snapshot."""
     wait()  # this process's last snapshot, if it is still being written
     try:
-        columns = _columns(path)
-        return _results(columns, {key: rel for rel, key in keys.items()}), columns["table"]
+        with open(path, "rb") as handle:
+            return _read(handle, {key: rel for rel, key in keys.items()})
     except (OSError, ValueError, TypeError, KeyError, IndexError):
         return {}, []  # missing, damaged or not ours: the parse cache answers
 
@@ -136,7 +139,7 @@ def _write_and_exit(path: Path, keys: dict[str, str], results: dict[str, Result]
 
 
 def _lines(keys: dict[str, str], results: dict[str, Result]) -> Iterator[bytes]:
-    """The header line and each column's line (a JSON value and a newline)."""
+    """The file's lines (see the module's docstring), each a JSON value and a newline."""
     rows, skipped, notices = [], [], []
     for rel, key in keys.items():
         if rel not in results:
@@ -158,14 +161,22 @@ def _lines(keys: dict[str, str], results: dict[str, Result]) -> Iterator[bytes]:
             if id(ref) not in refs:
                 refs[id(ref)] = len(table)
                 table.append(ref)
-    yield fastjson.dumps({"format": FORMAT, "rows": len(rows), "refs": len(table)}) + b"\n"
-    for name in _REF_FIELDS:
-        yield fastjson.dumps(_stored(name, [getattr(ref, name) for ref in table], refs)) + b"\n"
-    yield fastjson.dumps([key for key, _ in rows]) + b"\n"
-    for name in _FIELDS:
-        yield fastjson.dumps(_stored(name, [getattr(item, name) for _, item in rows], refs)) + b"\n"
-    yield fastjson.dumps(skipped) + b"\n"
-    yield fastjson.dumps(notices) + b"\n"
+    yield _line({"format": FORMAT, "rows": len(rows), "refs": len(table), "block": _BLOCK})
+    yield _line(skipped)
+    yield _line(notices)
+    for start in range(0, len(table), _BLOCK):
+        block = table[start : start + _BLOCK]
+        for name in _REF_FIELDS:
+            yield _line(_stored(name, [getattr(ref, name) for ref in block], refs))
+    for start in range(0, len(rows), _BLOCK):
+        block = rows[start : start + _BLOCK]
+        yield _line([key for key, _ in block])
+        for name in _FIELDS:
+            yield _line(_stored(name, [getattr(item, name) for _, item in block], refs))
+
+
+def _line(value: object) -> bytes:
+    return fastjson.dumps(value) + b"\n"
 
 
 def _stored(name: str, values: list, refs: dict[int, int]) -> list:
@@ -176,49 +187,56 @@ def _stored(name: str, values: list, refs: dict[int, int]) -> list:
     return values
 
 
-def _columns(path: Path) -> dict[str, list]:
-    """The columns of the snapshot at ``path`` as the objects take them (see :func:`_checked`),
-    read and converted one at a time (the JSON lists of one column in memory, not of all), its
-    digest checked at the end: a value is never used before the whole file is known to be whole."""
+def _read(handle, wanted: dict[str, str]) -> tuple[dict[str, Result], list[RelatedRef]]:
+    """Each wanted key's result (by relative path) and the related entries' table, read a block
+    of :data:`_BLOCK` rows at a time, every value checked, the digest at the end (a value is
+    never given out before the whole file is known to be whole). The objects of a block are
+    built by ``map`` over its columns, the per-row work in C. In blocks, not whole columns: the
+    parsed lists and texts that are dropped once the objects exist take the same few MB again
+    and again, where whole columns freed ~80 MB of small objects at once at 100k files, into
+    which the rest of the run did not fit its own (its peak was ~50-100 MB higher)."""
     sha = hashlib.sha256()
-    columns: dict[str, list] = {}
-    with open(path, "rb") as handle:
-        head = handle.readline()
-        sha.update(head)
-        header = fastjson.loads(head)
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise _Malformed("another format")
-        for name in _COLUMNS:
-            line = handle.readline()
-            sha.update(line)
-            value = fastjson.loads(line)
-            del line
-            if not isinstance(value, list) or (name not in ("skipped", "notices") and
-                                               len(value) != header.get("refs" if name.startswith("ref_") else "rows")):
-                raise _Malformed(name)
-            columns[name] = _checked(name.removeprefix("ref_"), value, columns.get("table", ()))
-            if name == _COLUMNS[len(_REF_FIELDS) - 1]:  # the last of the related entries' columns
-                columns["table"] = list(map(RelatedRef, *(columns.pop(f"ref_{n}") for n in _REF_FIELDS)))
-        if handle.readline() != sha.hexdigest().encode("ascii") + b"\n" or handle.read(1):
-            raise _Malformed("digest")
-    return columns
 
+    def line(name: str, length: int | None = None) -> list:
+        data = handle.readline()
+        if not data.endswith(b"\n"):
+            raise _Malformed("cut short")
+        sha.update(data)
+        value = fastjson.loads(data)
+        if not isinstance(value, list) or (length is not None and len(value) != length):
+            raise _Malformed(name)
+        return _checked(name, value, table)
 
-def _results(columns: dict[str, list], wanted: dict[str, str]) -> dict[str, Result]:
-    """Each wanted key's result (by relative path). The articles are built by ``map`` over the
-    columns: the per-row work in C."""
+    table: list[RelatedRef] = []
+    head = handle.readline()
+    sha.update(head)
+    header = fastjson.loads(head)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise _Malformed("another format")
+    rows, refs, size = (header.get(name) for name in ("rows", "refs", "block"))
+    if not _INDEX.issuperset(map(type, (rows, refs, size))) or size < 1:
+        raise _Malformed("header")
     notices: dict[str, list[Notice]] = {}
-    for key, *values in columns["notices"]:
+    skipped = line("skipped")
+    for key, *values in line("notices"):
         notices.setdefault(key, []).append(Notice(*values))
     found: dict[str, Result] = {}
-    for key, *values in columns["skipped"]:
+    for key, *values in skipped:
         if key in wanted:
             found[wanted[key]] = (Skipped(*values), notices.get(key, []))
-    for key, article in zip(columns["keys"], map(Article, *(columns.pop(name) for name in _FIELDS))):
-        rel = wanted.get(key)
-        if rel is not None:
-            found[rel] = (article, notices.get(key, []))
-    return found
+    for start in range(0, refs, size):
+        length = min(size, refs - start)
+        table.extend(map(RelatedRef, *[line(name, length) for name in _REF_FIELDS]))
+    for start in range(0, rows, size):
+        length = min(size, rows - start)
+        keys = line("keys", length)
+        for key, article in zip(keys, map(Article, *[line(name, length) for name in _FIELDS])):
+            rel = wanted.get(key)
+            if rel is not None:
+                found[rel] = (article, notices.get(key, []))
+    if handle.readline() != sha.hexdigest().encode("ascii") + b"\n" or handle.read(1):
+        raise _Malformed("digest")
+    return found, table
 
 
 def _checked(name: str, values: list, table: list[RelatedRef]) -> list:

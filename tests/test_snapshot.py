@@ -95,11 +95,14 @@ def test_changed_and_new_files_are_read_again_and_the_snapshot_follows(corpus, t
 
 
 def _rewrite(path, change) -> None:
-    """Apply ``change`` to the snapshot's columns and write it back with a valid digest."""
+    """Apply ``change`` to the snapshot's columns (a file of one block) and write it back with a
+    valid digest."""
     lines = path.read_bytes().split(b"\n")[:-2]
-    columns = dict(zip(snapshot._COLUMNS, (json.loads(x) for x in lines[1:])))
+    names = ["skipped", "notices", *(f"ref_{n}" for n in snapshot._REF_FIELDS), "keys", *snapshot._FIELDS]
+    assert len(lines) == 1 + len(names)  # one block
+    columns = dict(zip(names, (json.loads(x) for x in lines[1:])))
     change(columns)
-    body = lines[0] + b"\n" + b"".join(json.dumps(columns[n]).encode() + b"\n" for n in snapshot._COLUMNS)
+    body = lines[0] + b"\n" + b"".join(json.dumps(columns[n]).encode() + b"\n" for n in names)
     path.write_bytes(body + hashlib.sha256(body).hexdigest().encode() + b"\n")
 
 
@@ -143,6 +146,16 @@ def test_a_damaged_snapshot_is_not_used_and_is_written_anew(corpus, tmp_path, mo
     lookups.keys = 0
     _same(_load(corpus, tmp_path / "c"), first)
     assert lookups.keys == 0  # rewritten whole
+
+
+def test_blocks_of_rows_read_back_whole(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "_BLOCK", 4)  # 42 rows in 11 blocks, the last of 2; 5 entries in 2
+    first = _load(corpus, tmp_path / "c")
+    lookups = _Lookups(monkeypatch)
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys == 0
+    lines = _snapshot(tmp_path / "c").read_bytes().split(b"\n")
+    assert len(lines) == 3 + 2 * 9 + 11 * 15 + 2  # header, skipped, notices, blocks, digest, ""
 
 
 def test_the_columns_follow_the_dataclasses():
