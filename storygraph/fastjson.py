@@ -64,7 +64,7 @@ def dumps_text(value: object) -> str:
     return _dumps(value)
 
 
-def loads(data: bytes | memoryview) -> object:
+def loads(data: bytes) -> object:
     """What ``json.loads(data.decode("utf-8", "surrogatepass"))`` returns, for data that
     :func:`dumps` wrote; raises ValueError (or UnicodeDecodeError, a ValueError) on malformed data.
 
@@ -76,7 +76,7 @@ def loads(data: bytes | memoryview) -> object:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(bytes(data).decode("utf-8", "surrogatepass"))
+    return json.loads(data.decode("utf-8", "surrogatepass"))
 
 
 def floats_alike(values: np.ndarray) -> np.ndarray:
