@@ -11,6 +11,7 @@ the folder is touched.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -42,8 +43,8 @@ def _cache_folder(cache_dir: str | None) -> Path:
 def _cache_files(folder: Path) -> list[Path]:
     """What storygraph keeps in ``folder``: parse caches, load snapshots and solved work of every
     version, set-aside damaged ones, runs."""
-    found = sorted(p for pattern in ("parse-v*.sqlite*", "snapshots-v*/*", "solved-v*.sqlite*")
-                   for p in folder.glob(pattern) if p.is_file())
+    patterns = ("parse-v*.sqlite*", "snapshots-v*/*.json", "snapshots-v*/.*.json.*.tmp", "solved-v*.sqlite*")
+    found = sorted(p for pattern in patterns for p in folder.glob(pattern) if p.is_file())
     runs = folder / runcache.RUNS
     return found + (sorted(p for p in runs.iterdir() if p.is_file()) if runs.is_dir() else [])
 
@@ -69,7 +70,7 @@ def cache_info_command(cache_dir: str | None) -> None:
     entries = ParseCache(folder).count() if current.exists() else 0
     click.echo(f"parse cache {current.name}: {entries} parsed files")
     snapshots = [p for p in files if p.parent.name == FOLDER and p.suffix == ".json"]
-    click.echo(f"snapshots   {FOLDER}/: the last load of {len(snapshots)} folders "
+    click.echo(f"snapshots   {FOLDER}/: the last load of {len(snapshots)} folder{'' if len(snapshots) == 1 else 's'} "
                f"({sum(p.stat().st_size for p in snapshots) / 2**20:.1f} MB; the {KEEP} most recent are kept)")
     if (folder / f"{FILE}.sqlite").exists():
         solved = SolvedStore(folder)
@@ -97,6 +98,9 @@ def cache_clear_command(cache_dir: str | None) -> None:
             path.unlink()
         except OSError as exc:
             raise CommandError(f"{path}: cannot delete: {exc.strerror or exc}") from None
+    for emptied in folder.glob("snapshots-v*") if folder.is_dir() else ():
+        with contextlib.suppress(OSError):
+            emptied.rmdir()  # only if nothing else is in it
     click.echo(f"storygraph: cleared {len(files)} files ({freed / 2**20:.1f} MB) from {folder}", err=True)
 
 

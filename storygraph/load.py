@@ -1,8 +1,9 @@
 """Load stage on this machine: a :class:`~storygraph.sources.Source` to a LoadResult.
 
 Every item of the source ends in exactly one of ``articles`` or ``skipped`` (with a
-reason), in the source's order. A folder's files come from the parse cache
-(:mod:`storygraph.cache`) when unchanged, and the rest are parsed in forked worker
+reason), in the source's order. A folder's files come from its last load's snapshot
+(:mod:`storygraph.snapshot`) or the parse cache (:mod:`storygraph.cache`) when unchanged, and the
+rest are parsed in forked worker
 processes (:func:`read_files`); other sources are read here, batch by batch (a URL's
 reads wait on the network, not the CPU; a JSON Lines file is one pass). Either way the
 result is the same as reading every item in order in one process.
@@ -48,7 +49,7 @@ def load(source: Source, *, jobs: int = 0, cache_dir: Path | None = None, tick: 
         if isinstance(source, FolderSource):
             return read_files(source.root, source.paths, source.ignored, max_file_bytes=source.max_file_bytes,
                               jobs=jobs, cache_dir=cache_dir, tick=tick,
-                              states=source.states() if cache_dir is not None else None)
+                              states=source.take_states() if cache_dir is not None else None)
         results: dict[str, Result] = {}
         shared = Shared()
         for batch in batches(source, _BATCH):
@@ -76,9 +77,10 @@ def read_files(
     states: list | None = None,
 ) -> LoadResult:
     """Read each of ``paths`` (relative to the folder ``base``) into an Article or a Skipped:
-    unchanged files from the parse cache in ``cache_dir`` (None: no cache), the rest in
-    ``jobs`` forked processes (0: one per core). ``states`` are the paths' ``os.stat`` results
-    (or OSErrors) if already taken (:meth:`FolderSource.states`), else they are taken here."""
+    unchanged files from the cache in ``cache_dir`` (None: no cache; the folder's last load,
+    :mod:`storygraph.snapshot`, then the parse cache), the rest in ``jobs`` forked processes
+    (0: one per core). ``states`` are the paths' ``os.stat`` results (or OSErrors) if already
+    taken (:meth:`FolderSource.take_states`), else they are taken here."""
     tick = tick or (lambda n: None)
     results: dict[str, Result] = {}
     shared = Shared()
@@ -100,7 +102,7 @@ def read_files(
     finally:
         if cache is not None:
             cache.close()
-    if cache is not None and from_snapshot < len(keys):
+    if cache is not None and from_snapshot < sum(1 for rel in keys if _lasting(results[rel][0])):
         snapshot.write_later(snap, keys, results)  # something new (or no usable snapshot): the next run starts from here
     notices = [Notice("", "cache", m) for m in (cache.notice, cache.error) if m] if cache is not None else []
     return assemble(paths, results, ignored=ignored, kind="folder", notices=notices)
@@ -128,15 +130,16 @@ class Shared:
         self.by_url: dict[str, list[RelatedRef]] = {}
 
     def __call__(self, ref: RelatedRef) -> RelatedRef:
-        for known in self.by_url.get(ref.url, ()):
-            if known == ref:
-                return known
+        known = self.by_url.pop(ref.url, None)
+        if known is not None:  # the first entry of this URL asked for: its known ones join by_value
+            for other in known:
+                self.by_value.setdefault(other, other)
         return self.by_value.setdefault(ref, ref)
 
     def know(self, refs: list[RelatedRef]) -> None:
         """Take ``refs`` (distinct values, as a snapshot holds them) as the objects of their values.
-        Indexed by URL, not by value: a dataclass's hash is a Python call, ~3 us an entry, and most
-        loads that read a snapshot look up few or no other entries."""
+        Set aside by URL and hashed only when an entry of that URL is asked for: a dataclass's hash
+        is a Python call, ~3 us an entry, and a load that reads a snapshot asks for few or none."""
         for ref in refs:
             self.by_url.setdefault(ref.url, []).append(ref)
 
@@ -183,11 +186,10 @@ def _cached(cache: cache_mod.ParseCache, keys: dict[str, str], shared: Shared) -
     by_key = {key: rel for rel, key in keys.items()}
     hits: dict[str, Result] = {}
     refs: dict = {}  # related entries decoded so far, by their stored form: one object for each
-    share = shared  # each entry built is made the load's one object of its value
     for key, payload in cache.iter_many(list(by_key)):  # decoded as read: one batch of payloads in memory
-        try:
-            hits[by_key[key]] = cache_mod.decode(payload, refs, share)
-        except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError):
+        try:  # each related entry built is made the load's one object of its value (shared)
+            hits[by_key[key]] = cache_mod.decode(payload, refs, shared)
+        except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError, RecursionError):
             continue  # corrupt entry: parse the file again
     return hits
 

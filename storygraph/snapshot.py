@@ -30,8 +30,11 @@ import hashlib
 import itertools
 import os
 import sys
+import signal
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,71 +74,108 @@ def snapshot_path(cache_dir: Path, root: Path, max_file_bytes: int) -> Path:
 def read(path: Path, keys: dict[str, str]) -> tuple[dict[str, Result], list[RelatedRef]]:
     """The results of the files whose current entry key (``keys[rel]``) the snapshot at ``path``
     holds, by relative path, and the related entries they hold (each value once, one object
-    each); nothing when there is no usable snapshot."""
+    each); nothing when there is no usable snapshot. A snapshot read is marked as used (its
+    mtime), so the :data:`KEEP` kept are those of the most recently run folders."""
     wait()  # this process's last snapshot, if it is still being written
+    if not keys:
+        return {}, []
     try:
         with open(path, "rb") as handle:
-            return _read(handle, {key: rel for rel, key in keys.items()})
-    except (OSError, ValueError, TypeError, KeyError, IndexError):
-        return {}, []  # missing, damaged or not ours: the parse cache answers
+            found = _read(handle, {key: rel for rel, key in keys.items()})
+    except (OSError, ValueError, TypeError, KeyError, IndexError, RecursionError):
+        # missing, damaged or not ours (RecursionError: JSON nested deeper than the standard
+        # library's reader goes, where orjson refused it): the parse cache answers
+        return {}, []
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return found
 
 
-def write(path: Path, keys: dict[str, str], results: dict[str, Result]) -> None:
+def write(path: Path, keys: dict[str, str], results: dict[str, Result]) -> bool:
     """Write the snapshot of ``results`` (by relative path) whose file has an entry key in
-    ``keys`` and does not depend on the moment (see :data:`storygraph.cache.TRANSIENT`). Errors
-    are swallowed: a run without a snapshot is only slower the next time."""
-    with contextlib.suppress(OSError, ValueError):
+    ``keys`` and does not depend on the moment (see :data:`storygraph.cache.TRANSIENT`); whether
+    it was written. A file that cannot be written (OSError) or a result that cannot be (a
+    ValueError) is not an error of the run: a run without a snapshot is only slower the next time."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                sha = hashlib.sha256()
-                for line in _lines(keys, results):
-                    sha.update(line)
-                    handle.write(line)
-                handle.write(sha.hexdigest().encode("ascii") + b"\n")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _prune(path.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            sha = hashlib.sha256()
+            for line in _lines(keys, results):
+                sha.update(line)
+                handle.write(line)
+            handle.write(sha.hexdigest().encode("ascii") + b"\n")
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, (OSError, ValueError)):
+            return False
+        raise
+    _prune(path.parent)
+    return True
 
 
 def write_later(path: Path, keys: dict[str, str], results: dict[str, Result]) -> None:
-    """:func:`write` in a forked process while the run goes on (:func:`wait` joins it), or here
-    where there is no fork. Writing takes ~2.5 s at 100k files, on the run's path that is the
-    graph stage, which uses one core: the other core writes."""
-    import multiprocessing
+    """:func:`write` in a forked process while the run goes on (:func:`wait` joins it), or here.
+    Writing takes ~2.5 s at 100k files; on the run's path that is the graph stage, which uses
+    one core: the other core writes. The writer's memory is the run's objects it reads (copied
+    as it touches them, up to the load's size) for those seconds.
 
-    if (len(results) < _FORK_MIN or "fork" not in multiprocessing.get_all_start_methods()
-            or multiprocessing.current_process().daemon):
+    Forked only from a process with no other thread (a thread may hold a lock the copy would
+    wait on for ever: a thread blocked reading stdin deadlocked a ``multiprocessing`` start), by
+    ``os.fork``, and only for :data:`_FORK_MIN` files or more."""
+    if len(results) < _FORK_MIN or not hasattr(os, "fork") or threading.active_count() > 1:
         write(path, keys, results)
         return
     try:
-        writer = multiprocessing.get_context("fork").Process(target=_write_and_exit, args=(path, keys, results))
-        writer.start()
+        with warnings.catch_warnings():  # Python 3.12 warns of forking with threads: there are none
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
     except OSError:  # no process to be had (memory, limits)
         write(path, keys, results)
         return
-    _PENDING.append(writer)
+    if pid == 0:  # the writer: a copy of the run, which it leaves without freeing or flushing anything
+        written = False
+        try:
+            written = write(path, keys, results)
+        finally:
+            os._exit(0 if written else 1)
+    _PENDING.append(pid)
 
 
 _FORK_MIN = 2_000  # below this many files writing here costs no more than forking (the real corpus, 4,596 files: 0.13 s here)
-_PENDING: list = []  # writers started by write_later and not yet joined
+_WAIT_LIMIT = 900.0  # seconds a writer may take before wait() stops it (1M files take ~30 s)
+_PENDING: list[int] = []  # writers started by write_later and not yet waited for
 
 
-def wait() -> None:
-    """Return once every snapshot :func:`write_later` started is written (or its writer died)."""
+def wait() -> bool:
+    """Return once every writer :func:`write_later` started has ended; whether each wrote its
+    snapshot. A writer still at work after :data:`_WAIT_LIMIT` seconds is stopped (its snapshot
+    is then not written)."""
+    ok = True
     while _PENDING:
-        _PENDING.pop().join()
-
-
-def _write_and_exit(path: Path, keys: dict[str, str], results: dict[str, Result]) -> None:
-    try:
-        write(path, keys, results)
-    finally:
-        os._exit(0)  # a forked copy of the run: nothing of it to free, flush or finalise
+        pid = _PENDING.pop()
+        deadline = time.monotonic() + _WAIT_LIMIT
+        while True:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                done, status = pid, 0
+            if done:
+                ok = ok and os.waitstatus_to_exitcode(status) == 0
+                break
+            if time.monotonic() > deadline:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                ok = False
+                break
+            time.sleep(0.01)
+    return ok
 
 
 def _lines(keys: dict[str, str], results: dict[str, Result]) -> Iterator[bytes]:
@@ -187,6 +227,40 @@ def _stored(name: str, values: list, refs: dict[int, int]) -> list:
     return values
 
 
+class _Lines:
+    """The snapshot's lines in order, each parsed, checked (:func:`_checked`) and hashed."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.sha, self.table = handle, hashlib.sha256(), []
+
+    def header(self) -> tuple[int, int, int]:
+        """``(rows, related entries, block size)`` from the first line."""
+        head = self.handle.readline()
+        self.sha.update(head)
+        header = fastjson.loads(head)
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise _Malformed("another format")
+        rows, refs, size = (header.get(name) for name in ("rows", "refs", "block"))
+        if not _INDEX.issuperset(map(type, (rows, refs, size))) or size < 1:
+            raise _Malformed("header")
+        return rows, refs, size
+
+    def next(self, name: str, length: int | None = None) -> list:
+        """The next line, the column ``name`` (of ``length`` values, if given)."""
+        data = self.handle.readline()
+        if not data.endswith(b"\n"):
+            raise _Malformed("cut short")
+        self.sha.update(data)
+        value = fastjson.loads(data)
+        if not isinstance(value, list) or (length is not None and len(value) != length):
+            raise _Malformed(name)
+        return _checked(name, value, self.table)
+
+    def check_digest(self) -> None:
+        if self.handle.readline() != self.sha.hexdigest().encode("ascii") + b"\n" or self.handle.read(1):
+            raise _Malformed("digest")
+
+
 def _read(handle, wanted: dict[str, str]) -> tuple[dict[str, Result], list[RelatedRef]]:
     """Each wanted key's result (by relative path) and the related entries' table, read a block
     of :data:`_BLOCK` rows at a time, every value checked, the digest at the end (a value is
@@ -195,30 +269,10 @@ def _read(handle, wanted: dict[str, str]) -> tuple[dict[str, Result], list[Relat
     parsed lists and texts that are dropped once the objects exist take the same few MB again
     and again, where whole columns freed ~80 MB of small objects at once at 100k files, into
     which the rest of the run did not fit its own (its peak was ~50-100 MB higher)."""
-    sha = hashlib.sha256()
-
-    def line(name: str, length: int | None = None) -> list:
-        data = handle.readline()
-        if not data.endswith(b"\n"):
-            raise _Malformed("cut short")
-        sha.update(data)
-        value = fastjson.loads(data)
-        if not isinstance(value, list) or (length is not None and len(value) != length):
-            raise _Malformed(name)
-        return _checked(name, value, table)
-
-    table: list[RelatedRef] = []
-    head = handle.readline()
-    sha.update(head)
-    header = fastjson.loads(head)
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise _Malformed("another format")
-    rows, refs, size = (header.get(name) for name in ("rows", "refs", "block"))
-    if not _INDEX.issuperset(map(type, (rows, refs, size))) or size < 1:
-        raise _Malformed("header")
-    notices: dict[str, list[Notice]] = {}
-    skipped = line("skipped")
-    for key, *values in line("notices"):
+    lines = _Lines(handle)
+    rows, refs, size = lines.header()
+    skipped, notices = lines.next("skipped"), {}
+    for key, *values in lines.next("notices"):
         notices.setdefault(key, []).append(Notice(*values))
     found: dict[str, Result] = {}
     for key, *values in skipped:
@@ -226,17 +280,16 @@ def _read(handle, wanted: dict[str, str]) -> tuple[dict[str, Result], list[Relat
             found[wanted[key]] = (Skipped(*values), notices.get(key, []))
     for start in range(0, refs, size):
         length = min(size, refs - start)
-        table.extend(map(RelatedRef, *[line(name, length) for name in _REF_FIELDS]))
+        lines.table.extend(map(RelatedRef, *[lines.next(name, length) for name in _REF_FIELDS]))
     for start in range(0, rows, size):
         length = min(size, rows - start)
-        keys = line("keys", length)
-        for key, article in zip(keys, map(Article, *[line(name, length) for name in _FIELDS])):
+        keys = lines.next("keys", length)
+        for key, article in zip(keys, map(Article, *[lines.next(name, length) for name in _FIELDS])):
             rel = wanted.get(key)
             if rel is not None:
                 found[rel] = (article, notices.get(key, []))
-    if handle.readline() != sha.hexdigest().encode("ascii") + b"\n" or handle.read(1):
-        raise _Malformed("digest")
-    return found, table
+    lines.check_digest()
+    return found, lines.table
 
 
 def _checked(name: str, values: list, table: list[RelatedRef]) -> list:

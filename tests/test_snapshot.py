@@ -164,23 +164,141 @@ def test_the_columns_follow_the_dataclasses():
     assert snapshot._REF_FIELDS == tuple(f.name for f in dataclasses.fields(RelatedRef))
 
 
-def test_only_the_most_recent_snapshots_are_kept(write_items, tmp_path):
-    for i in range(snapshot.KEEP + 2):
-        root = write_items({f"f{i}/x.md": item(f"Fire {i}", f"https://e.com/{i}")}) / f"f{i}"
+def test_the_snapshots_kept_are_those_of_the_most_recently_run_folders(write_items, tmp_path):
+    roots = [write_items({f"f{i}/x.md": item(f"Fire {i}", f"https://e.com/{i}")}) / f"f{i}"
+             for i in range(snapshot.KEEP + 1)]
+    paths = [snapshot.snapshot_path(tmp_path / "c", root, 1 << 20) for root in roots]
+    for i, root in enumerate(roots[:-1]):
         _load(root, tmp_path / "c")
-        newest = snapshot.snapshot_path(tmp_path / "c", root, 1 << 20)
-        os.utime(newest, ns=(i * 10**9, i * 10**9))  # in order, whatever the clock's resolution
+        os.utime(paths[i], ns=(i * 10**9, i * 10**9))  # in order, whatever the clock's resolution
+    _load(roots[0], tmp_path / "c")  # unchanged, so not written again: read, and so marked as used
+    _load(roots[-1], tmp_path / "c")
     kept = sorted((tmp_path / "c" / snapshot.FOLDER).glob("*.json"))
-    assert len(kept) == snapshot.KEEP and newest in kept
+    assert kept == sorted([paths[0], *paths[2:]])  # the second folder's went: the least recently run
 
 
-def test_a_large_snapshot_is_written_by_a_forked_writer(corpus, tmp_path, monkeypatch):
+def test_a_run_with_another_thread_writes_in_this_process(corpus, tmp_path, monkeypatch):
+    # a thread may hold a lock a forked copy would wait on for ever (one blocked reading stdin
+    # deadlocked a multiprocessing start): with a thread alive there is no fork
+    import threading
+
     monkeypatch.setattr(snapshot, "_FORK_MIN", 1)
-    first = _load(corpus, tmp_path / "c")
-    writers = list(snapshot._PENDING)
-    assert len(writers) == 1
-    snapshot.wait()
-    assert writers[0].exitcode == 0 and not snapshot._PENDING
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(AssertionError("forked")))
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        first = _load(corpus, tmp_path / "c")
+    finally:
+        release.set()
+        thread.join()
+    assert not snapshot._PENDING and _snapshot(tmp_path / "c").exists()
     lookups = _Lookups(monkeypatch)
     _same(_load(corpus, tmp_path / "c"), first)
     assert lookups.keys == 0
+
+
+def _forking(monkeypatch) -> None:
+    """Fork from any size, whatever threads earlier tests left running (a Dask client's...)."""
+    monkeypatch.setattr(snapshot, "_FORK_MIN", 1)
+    monkeypatch.setattr(snapshot.threading, "active_count", lambda: 1)
+
+
+def test_a_forked_writer_reports_whether_it_wrote(corpus, tmp_path, monkeypatch):
+    _forking(monkeypatch)
+    loaded = _load(corpus, None)
+    results = {a.file: (a, []) for a in loaded.articles}
+    keys = {a.file: f"k {a.file}" for a in loaded.articles}
+    (tmp_path / "a-file").write_text("not a folder")
+    snapshot.write_later(tmp_path / "a-file" / "x.json", keys, results)
+    assert len(snapshot._PENDING) == 1 and snapshot.wait() is False and not snapshot._PENDING
+    snapshot.write_later(tmp_path / "ok" / "x.json", keys, results)
+    assert len(snapshot._PENDING) == 1 and snapshot.wait() is True
+    assert snapshot.read(tmp_path / "ok" / "x.json", keys)[0] == results
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_file_that_is_never_stored_does_not_rewrite_the_snapshot(corpus, tmp_path, monkeypatch):
+    os.mkfifo(corpus / "pipe.md")  # skipped as not-a-file, a result of the moment: never stored
+    first = _load(corpus, tmp_path / "c")
+    assert "not-a-file" in [s.code for s in first.skipped]
+    writes = []
+    monkeypatch.setattr(snapshot, "write_later", lambda *args: writes.append(args))
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert writes == []
+
+
+def test_a_snapshot_nested_too_deep_for_the_json_reader_is_not_used(corpus, tmp_path, monkeypatch):
+    first = _load(corpus, tmp_path / "c")
+    _snapshot(tmp_path / "c").write_bytes(b'{"format":1,"rows":0,"refs":0,"block":1}\n' + b"[" * 100_000
+                                          + b"]" * 100_000 + b"\n")
+    lookups = _Lookups(monkeypatch)
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys == len(first.articles) + len(first.skipped)
+
+
+def test_entries_of_one_url_are_hashed_once_when_that_url_is_asked_for():
+    from storygraph.load import Shared
+
+    known = [RelatedRef(url="https://c.com/x", title=f"Coverage {i}") for i in range(1000)]
+    shared = Shared()
+    shared.know(known)
+    assert shared(RelatedRef(url="https://c.com/x", title="Coverage 500")) is known[500]
+    assert "https://c.com/x" not in shared.by_url and len(shared.by_value) == 1000
+    assert shared(RelatedRef(url="https://c.com/x", title="Coverage 7")) is known[7]
+    fresh = RelatedRef(url="https://c.com/y", title="Other")
+    assert shared(fresh) is fresh and shared(RelatedRef(url="https://c.com/y", title="Other")) is fresh
+
+
+def test_a_large_snapshot_is_written_by_a_forked_writer(corpus, tmp_path, monkeypatch):
+    _forking(monkeypatch)
+    first = _load(corpus, tmp_path / "c")
+    assert len(snapshot._PENDING) == 1
+    assert snapshot.wait() is True and not snapshot._PENDING
+    lookups = _Lookups(monkeypatch)
+    _same(_load(corpus, tmp_path / "c"), first)
+    assert lookups.keys == 0
+
+
+def test_an_opened_source_run_twice_sees_the_files_as_they_are_now(corpus, tmp_path):
+    # the states the fingerprint took are the load's of that run only, not of the source for good
+    import storygraph
+    from storygraph import runcache
+    from storygraph.export import render
+
+    source = open_source(corpus, 10 << 20)
+    runcache.fingerprint(source, {}, "json", {})  # as the CLI does before the run
+    storygraph.cluster(source, cache_dir=str(tmp_path / "c"))
+    (corpus / "007.md").write_text(_body(7, "Storm 7 updated"), encoding="utf-8")
+    (corpus / "008.md").unlink()
+    again = storygraph.cluster(source, cache_dir=str(tmp_path / "c"))
+    plain = storygraph.cluster(source, use_cache=False)  # the same listing (008.md in it), no cache
+    assert render(again, "json") == render(plain, "json")
+    assert "Storm 7 updated" in [n.title for n in again.nodes]
+    assert [(s.file, s.code) for s in again.loaded.skipped if s.file == "008.md"] == [("008.md", "vanished")]
+
+
+def test_a_parse_cache_entry_nested_too_deep_is_parsed_again(corpus, tmp_path):
+    import shutil
+    import sqlite3
+
+    first = _load(corpus, tmp_path / "c")
+    shutil.rmtree(tmp_path / "c" / snapshot.FOLDER)
+    db = sqlite3.connect(tmp_path / "c" / f"parse-v{cache_mod.FORMAT}.sqlite")
+    db.execute("UPDATE entries SET payload = ?", (b"[" * 100_000 + b"]" * 100_000,))
+    db.commit()
+    db.close()
+    _same(_load(corpus, tmp_path / "c"), first)
+
+
+def test_cache_clear_removes_snapshots_and_nothing_else_there(corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from storygraph.cli import main
+
+    _load(corpus, tmp_path / "c")
+    (tmp_path / "c" / snapshot.FOLDER / "notes.txt").write_text("not storygraph's")
+    info = CliRunner().invoke(main, ["cache", "info", "--cache-dir", str(tmp_path / "c")])
+    assert "the last load of 1 folder (" in info.output
+    assert CliRunner().invoke(main, ["cache", "clear", "--cache-dir", str(tmp_path / "c")]).exit_code == 0
+    assert [p.name for p in (tmp_path / "c" / snapshot.FOLDER).iterdir()] == ["notes.txt"]
