@@ -52,9 +52,9 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
         digest.update(f"{source.ignored}\0".encode())
         # plain strings, hashed 4,096 lines at a time: a Path and a hash update per file were
         # half of the fingerprint's time at a million files (py-spy: 19 s before the load began)
-        states = source.states()
+        here = os.fspath(root)
         for start in range(0, len(source.paths), 4096):
-            lines = [_line(rel, st) for rel, st in zip(source.paths[start:start + 4096], states[start:start + 4096])]
+            lines = [_state(os.path.join(here, rel), rel) for rel in source.paths[start:start + 4096]]
             digest.update("".join(lines).encode("utf-8", "surrogateescape"))
     elif source.kind == "jsonl":
         digest.update(_state(source.path, str(Path(source.path).resolve())).encode("utf-8", "surrogateescape"))
@@ -69,14 +69,9 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
 def _state(path: str | os.PathLike, rel: str) -> str:
     """One line of the fingerprint: ``rel`` and the state of the file at ``path``."""
     try:
-        return _line(rel, os.stat(path))
+        st = os.stat(path)
     except OSError as exc:
-        return _line(rel, exc)
-
-
-def _line(rel: str, st: os.stat_result | OSError) -> str:
-    if isinstance(st, OSError):
-        return f"{rel}\0missing:{st.errno}\n"
+        return f"{rel}\0missing:{exc.errno}\n"
     return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n"
 
 
