@@ -29,9 +29,8 @@ import contextlib
 import hashlib
 import itertools
 import os
-import sys
 import signal
-import tempfile
+import sys
 import threading
 import time
 import warnings
@@ -39,6 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import cache, fastjson
+from .errors import ExportError
+from .io import write_atomic
 from .model import Article, Notice, RelatedRef, Skipped
 from .sources import Result
 
@@ -93,28 +94,22 @@ def read(path: Path, keys: dict[str, str]) -> tuple[dict[str, Result], list[Rela
 
 def write(path: Path, keys: dict[str, str], results: dict[str, Result]) -> bool:
     """Write the snapshot of ``results`` (by relative path) whose file has an entry key in
-    ``keys`` and does not depend on the moment (see :data:`storygraph.cache.TRANSIENT`); whether
-    it was written. A file that cannot be written (OSError) or a result that cannot be (a
-    ValueError) is not an error of the run: a run without a snapshot is only slower the next time."""
+    ``keys`` and does not depend on the moment (see :data:`storygraph.cache.TRANSIENT`), whole
+    or not at all (:func:`storygraph.io.write_atomic`); whether it was written. A file that
+    cannot be written or a result that cannot be (a ValueError) is not an error of the run: a
+    run without a snapshot is only slower the next time."""
+    def lines(handle) -> None:
+        sha = hashlib.sha256()
+        for line in _lines(keys, results):
+            sha.update(line)
+            handle.write(line)
+        handle.write(sha.hexdigest().encode("ascii") + b"\n")
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError:
+        write_atomic(path, lines)
+    except (OSError, ExportError, ValueError):
         return False
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            sha = hashlib.sha256()
-            for line in _lines(keys, results):
-                sha.update(line)
-                handle.write(line)
-            handle.write(sha.hexdigest().encode("ascii") + b"\n")
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, (OSError, ValueError)):
-            return False
-        raise
     _prune(path.parent)
     return True
 
