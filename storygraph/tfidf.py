@@ -24,9 +24,9 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import itertools
 import re
 import unicodedata
-from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,10 +85,23 @@ def analyze(text: str) -> list[str]:
     """The words of ``text`` as the vectorizer's analyzer gives them: lowercased, accents
     folded (NFKD, combining marks dropped; ASCII text as it is), tokens of two or more word
     characters, English stop words left out."""
+    return [word for word in _runs(text) if len(word) > 1 and word not in _STOP_WORDS]
+
+
+# In ASCII the token pattern's word characters (\w) are [0-9A-Za-z_]: every other character
+# becomes a space, and str.split then finds the runs of word characters, several times faster
+# than the pattern (the runs of one character are left for the caller to drop).
+_ASCII_RUNS = str.maketrans({chr(c): chr(c) if chr(c).isalnum() or chr(c) == "_" else " " for c in range(128)})
+
+
+def _runs(text: str) -> list[str]:
+    """Lowercased, accents folded: the maximal runs of word characters in ``text`` (those of one
+    character included in ASCII text), in order; :func:`analyze` drops the short and stop words."""
     text = text.lower()
-    if not text.isascii():
-        text = "".join([c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)])
-    return [word for word in _TOKENS(text) if word not in _STOP_WORDS]
+    if text.isascii():
+        return text.translate(_ASCII_RUNS).split()
+    text = "".join([c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)])
+    return _TOKENS(text)
 
 
 def tfidf_matrix(texts: Sequence[str], max_df: float = 1.0, *, workers: int | None = None,
@@ -282,21 +295,40 @@ def _count_part(bounds: tuple[int, int]) -> Counted:
 
 
 def _count(texts: Sequence[str]) -> Counted:
-    """Each text's word counts (:func:`analyze`), columns numbered as the words are first met (as the vectorizer does)."""
-    numbers: dict[str, int] = {}
-    indices: list[int] = []
-    counts = array("i")
-    indptr = [0]
-    for text in texts:
-        seen: dict[int, int] = {}
-        for word in analyze(text):
-            number = numbers.setdefault(word, len(numbers))
-            seen[number] = seen.get(number, 0) + 1
-        indices.extend(seen.keys())
-        counts.extend(seen.values())
-        indptr.append(len(indices))
-    return list(numbers), np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int64), \
-        np.frombuffer(counts, dtype=np.intc).copy()
+    """Each text's word counts (:func:`analyze`), columns numbered as the words are first met
+    (as the vectorizer does), each row's entries in column order.
+
+    A block of texts at a time: their words in one list, each distinct word looked up once, and
+    the (row, column) pairs counted by sorting; a dict per text cost twice as much."""
+    numbers: dict[str, int] = {}  # the kept words, as first met
+    number_of: dict[str, int] = {}  # every word met: its number, or -1 (a stop word, one character)
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    indices, counts = [], []
+    for start in range(0, len(texts), _COUNT_BLOCK):
+        runs = list(map(_runs, texts[start:start + _COUNT_BLOCK]))
+        words = list(itertools.chain.from_iterable(runs))
+        for word in dict.fromkeys(words):  # the block's words in the order it meets them
+            if word not in number_of:
+                number_of[word] = numbers.setdefault(word, len(numbers)) if len(word) > 1 and word not in _STOP_WORDS \
+                    else -1
+        column = np.fromiter(map(number_of.__getitem__, words), dtype=np.int64, count=len(words))
+        row = np.repeat(np.arange(len(runs), dtype=np.int64), np.fromiter(map(len, runs), dtype=np.int64, count=len(runs)))
+        kept = column >= 0
+        keys = np.sort(row[kept] * max(len(numbers), 1) + column[kept])
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
+        pairs = keys[first]
+        indices.append(pairs % max(len(numbers), 1))
+        counts.append(np.diff(np.append(first, len(keys))).astype(np.intc))
+        indptr[start + 1:start + len(runs) + 1] = np.bincount(pairs // max(len(numbers), 1), minlength=len(runs))
+    np.cumsum(indptr, out=indptr)
+    return list(numbers), indptr, _joined(indices, np.int64), _joined(counts, np.intc)
+
+
+_COUNT_BLOCK = 4096  # texts a block: bounds the list of their words (tens of bytes a word)
+
+
+def _joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
 
 
 def _merged(parts: list[Counted], n: int) -> tuple[sp.csr_matrix, list[str]]:

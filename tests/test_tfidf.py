@@ -22,6 +22,9 @@ _HARD = [
     "Москва Ёлка", "東京 株式会社 ２０２６", "٣٤ ١٢ digits", "snake_case __dunder__ a_b",
     "don't it's O'Neil", "e\u0308\u0301 a\u20dd", "emoji 🎮🎮 games", "tab\tnew\nline", "",
     "the of and", "a", "Ünïcödé ÀÉÎÕÜ", "ǅungla ǈ ǋ", "ﬀ ﬃ ſt",
+    # ASCII text takes another path (runs of [0-9A-Za-z_] by str.split): punctuation, control
+    # characters (some of which str.split alone would take for spaces), one-letter runs
+    "C++ C# .NET 3.14 1,000 e-mail x_1 _ __ 9 99 A.B.C. U.S.", "ab\x1ccd\x1fef\x0bgh\x00ij\x7fkl", "I a x y zz",
 ]
 
 
@@ -68,6 +71,17 @@ def test_the_matrix_is_the_vectorizers_bit_for_bit(workers, max_df):
     got, got_terms = tfidf_matrix(texts, max_df, workers=workers)
     assert _same_matrix(got, want)
     assert list(got_terms) == terms
+
+
+@pytest.mark.parametrize("block", [1, 7, 4096])
+def test_the_words_counted_a_block_of_texts_at_a_time_give_one_passs_matrix(monkeypatch, block):
+    # blocks of 1 and 7 texts: words first met in a later block numbered after every earlier
+    # block's, words met again counted in each row, empty texts between blocks
+    texts = _HARD + _random_texts(4, 120) + ["", "the"] * 5 + _HARD
+    want, terms = _vectorizers(texts)
+    monkeypatch.setattr(tfidf, "_COUNT_BLOCK", block)
+    got, got_terms = tfidf_matrix(texts)
+    assert _same_matrix(got, want) and list(got_terms) == terms
 
 
 def test_rows_cut_into_blocks_are_normalised_as_one(monkeypatch):
