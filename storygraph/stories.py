@@ -61,10 +61,15 @@ def build_stories(
         similarity = member_similarity(matrix, community_of, len(communities))
     term_weights = _story_terms(matrix, community_of, len(communities))
     start, data, columns = term_weights.indptr, term_weights.data, term_weights.indices
+    facts = _Facts(nodes)
+    # every story's members in time order at once: by story, then publication (undated last),
+    # then id (nodes are sorted by id, and lexsort is stable)
+    by_story = np.lexsort((facts.stamp, community_of))
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(community_of, minlength=len(communities)))))
     drafts = [  # each story's terms as slices of the arrays: a sparse row object per story costs more than the rest
-        _draft(nodes, members, similarity, (data[start[c]:start[c + 1]], columns[start[c]:start[c + 1]]), terms,
-               n_keywords)
-        for c, members in enumerate(communities)
+        _draft(facts, by_story[bounds[c]:bounds[c + 1]], similarity,
+               (data[start[c]:start[c + 1]], columns[start[c]:start[c + 1]]), terms, n_keywords)
+        for c in range(len(communities))
     ]
     drafts.sort(key=_sort_key)
     return colored([Story(color=_SINGLE, **draft) for draft in drafts])
@@ -115,34 +120,51 @@ def _story_terms(matrix: sp.csr_matrix, community_of: np.ndarray, n_communities:
     return (membership @ matrix).tocsr()
 
 
-def _draft(nodes, members, similarity, term_row, terms, n_keywords) -> dict:
-    ordered = sorted(members, key=lambda i: _time_key(nodes[i]))
-    dates = [nodes[i].published for i in ordered if nodes[i].published is not None]
+class _Facts:
+    """What the stories read of each node, gathered once (in lists and arrays) rather than
+    through a node object per member per field."""
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        self.ids = [n.id for n in nodes]
+        self.published = [n.published for n in nodes]
+        self.stamp = np.array([d.timestamp() if d else np.inf for d in self.published], dtype=np.float64)
+        self.providers = [n.provider for n in nodes]
+        self.topics = [n.topics for n in nodes]
+        # quality below 2**53 (fields.py), so exact in float64; None ranks as 0
+        self.quality = np.array([n.quality or 0 for n in nodes], dtype=np.float64)
+        self.in_corpus = np.array([n.in_corpus for n in nodes], dtype=bool)
+
+
+def _draft(facts: _Facts, ordered: np.ndarray, similarity, term_row, terms, n_keywords) -> dict:
+    """One story's fields; ``ordered``: its members in time order (then by id)."""
+    members = ordered.tolist()
+    dates = [d for d in map(facts.published.__getitem__, members) if d is not None]
     return {
-        "id": "s" + hashlib.sha1(nodes[ordered[0]].id.encode("utf-8")).hexdigest()[:12],
-        "members": tuple(ordered),
-        "headline": _headline(nodes, similarity, ordered),
+        "id": "s" + hashlib.sha1(facts.ids[members[0]].encode("utf-8")).hexdigest()[:12],
+        "members": tuple(members),
+        "headline": _headline(facts, similarity, ordered),
         "cohesion": round(float(np.mean(similarity[ordered])), 6),
         "keywords": _keywords(term_row, terms, n_keywords),
         "first_published": min(dates, default=None),
         "last_published": max(dates, default=None),
-        "providers": tuple(sorted({nodes[i].provider for i in ordered if nodes[i].provider})),
-        "topics": tuple(t for t, _ in sorted(Counter(t for i in ordered for t in nodes[i].topics).items(),
-                                             key=lambda kv: (-kv[1], kv[0]))),
-        "in_corpus": sum(1 for i in ordered if nodes[i].in_corpus),
+        "providers": tuple(sorted({p for p in map(facts.providers.__getitem__, members) if p})),
+        "topics": _topics(facts.topics, members),
+        "in_corpus": int(np.count_nonzero(facts.in_corpus[ordered])),
     }
 
 
-def _time_key(node: Node) -> tuple:
-    stamp = node.published.timestamp() if node.published else float("inf")
-    return (stamp, node.id)
+def _topics(topics: list[tuple[str, ...]], members: list[int]) -> tuple[str, ...]:
+    """The members' topics, most frequent first, then by name."""
+    counts = Counter(t for i in members for t in topics[i])
+    return tuple(t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _headline(nodes: list[Node], similarity: np.ndarray, ordered: list[int]) -> int:
-    """The in-corpus member closest to the story's centroid, then best quality, then earliest."""
-    candidates = [i for i in ordered if nodes[i].in_corpus] or ordered
-    position = {i: k for k, i in enumerate(ordered)}
-    return max(candidates, key=lambda i: (similarity[i], nodes[i].quality or 0, -position[i]))
+def _headline(facts: _Facts, similarity: np.ndarray, ordered: np.ndarray) -> int:
+    """The in-corpus member closest to the story's centroid, then best quality, then earliest
+    (an out-of-corpus one only where the story has no other): the last of lexsort's order."""
+    earliest_first = -np.arange(len(ordered))
+    best = np.lexsort((earliest_first, facts.quality[ordered], similarity[ordered], facts.in_corpus[ordered]))[-1]
+    return int(ordered[best])
 
 
 def _keywords(term_row: tuple[np.ndarray, np.ndarray], terms: np.ndarray, n: int) -> tuple[str, ...]:

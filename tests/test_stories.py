@@ -41,3 +41,36 @@ def test_keyword_count_is_the_knob(write_items):
     root = story_corpus(write_items)
     assert storygraph.cluster(root, keywords=0, **STORY_KNOBS).stories[0].keywords == ()
     assert len(storygraph.cluster(root, keywords=2, **STORY_KNOBS).stories[0].keywords) == 2
+
+
+def test_a_story_is_described_by_its_members_in_time_order():
+    """build_stories on hand-made nodes: every field, and the headline's tie rules."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from storygraph.model import Edges, Node
+    from storygraph.stories import build_stories
+
+    def day(d):
+        return datetime(2026, 1, d, 8, tzinfo=timezone.utc)
+
+    nodes = [  # sorted by id, as a NodeTable holds them
+        Node("a", "https://x/a", "A", published=day(2), in_corpus=False),  # the closest, but not in the corpus
+        Node("b", "https://x/b", "B", published=day(2), provider="X", topics=("t2", "t1"), quality=1),
+        Node("c", "https://x/c", "C", published=day(3), provider="A", topics=("t1",), quality=3),
+        Node("d", "https://x/d", "D", published=day(1), topics=("t3",), quality=3),  # c's equal, earlier
+        Node("e", "https://x/e", "E", quality=9),  # undated: last; the best quality, but far from the centroid
+        Node("f", "https://x/f", "F", published=day(5), in_corpus=False),  # alone
+    ]
+    similarity = np.array([0.9, 0.5, 0.5, 0.5, 0.2, 1.0])
+    matrix = sp.csr_matrix(np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 0], [0, 1]], dtype=np.float32))
+    edges = Edges.weighted(len(nodes), [(0, 1, 0.5)])  # not read by the description
+    big, alone = build_stories(nodes, edges, [[4, 3, 2, 1, 0], [5]], matrix, np.array(["quake", "zeta"], dtype=object),
+                               2, similarity=similarity)
+    assert big.members == (3, 0, 1, 2, 4)  # d, then a and b (same time: by id), c, undated e
+    assert big.headline == 3  # in the corpus; of b, c, d (0.5) the best quality, c and d; then the earliest
+    assert big.id == "s" + hashlib.sha1(b"d").hexdigest()[:12]
+    assert (big.first_published, big.last_published) == (day(1), day(3))
+    assert big.providers == ("A", "X") and big.topics == ("t1", "t2", "t3") and big.in_corpus == 4
+    assert big.keywords == ("quake", "zeta") and big.cohesion == round(float(np.mean([0.5, 0.9, 0.5, 0.5, 0.2])), 6)
+    assert alone.members == (5,) and alone.headline == 5 and alone.in_corpus == 0  # none in the corpus: its own
