@@ -36,6 +36,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -106,7 +107,8 @@ def carry_ids(stories: Sequence[Story], nodes: Sequence[Node], previous: Previou
     """``stories`` with ids carried from ``previous`` (see the module docstring), and the changes."""
     members = [frozenset(nodes[i].id for i in s.members) for s in stories]
     first = [nodes[s.members[0]].id for s in stories]
-    match = _match(members, first, previous.stories)
+    shared = _shared(members, previous.stories)
+    match = _match(members, first, previous.stories, shared)
     taken = set(match.values())
     ids = []
     for k in range(len(stories)):
@@ -116,22 +118,30 @@ def carry_ids(stories: Sequence[Story], nodes: Sequence[Node], previous: Previou
             ids.append(fresh_id(first[k], taken))
             taken.add(ids[-1])
     out = [dataclasses.replace(s, id=i) for s, i in zip(stories, ids)]
-    return out, _changes(members, ids, match, previous.stories)
+    return out, _changes(members, ids, match, previous.stories, shared)
 
 
-def _match(members: list[frozenset[str]], first: list[str], old: dict[str, frozenset[str]]) -> dict[int, str]:
-    """New story index -> old id, one to one (the qualifying rule and tie order above)."""
+def _shared(members: list[frozenset[str]], old: dict[str, frozenset[str]]) -> dict[int, Counter]:
+    """New story index -> {old id: members the two share}, for the new stories that share any."""
     owner: dict[str, str] = {m: sid for sid, ms in old.items() for m in ms}
-    shared: dict[tuple[int, str], int] = {}
+    shared = {}
     for k, ms in enumerate(members):
-        for m in ms:
-            if m in owner:
-                shared[(k, owner[m])] = shared.get((k, owner[m]), 0) + 1
+        counts = Counter(map(owner.get, ms))
+        counts.pop(None, None)  # members no previous story had
+        if counts:
+            shared[k] = counts
+    return shared
+
+
+def _match(members: list[frozenset[str]], first: list[str], old: dict[str, frozenset[str]],
+           shared: dict[int, Counter]) -> dict[int, str]:
+    """New story index -> old id, one to one (the qualifying rule and tie order above)."""
     candidates = []
-    for (k, sid), count in shared.items():
-        if 2 * count > len(old[sid]) or 2 * count > len(members[k]):
-            union = len(old[sid]) + len(members[k]) - count
-            candidates.append((-count, -count / union, sid, first[k], k))
+    for k, counts in shared.items():
+        for sid, count in counts.items():
+            if 2 * count > len(old[sid]) or 2 * count > len(members[k]):
+                union = len(old[sid]) + len(members[k]) - count
+                candidates.append((-count, -count / union, sid, first[k], k))
     candidates.sort()
     match: dict[int, str] = {}
     used: set[str] = set()
@@ -142,18 +152,11 @@ def _match(members: list[frozenset[str]], first: list[str], old: dict[str, froze
     return match
 
 
-def _changes(members, ids, match, old) -> Changes:
-    owner: dict[str, str] = {m: sid for sid, ms in old.items() for m in ms}
-    from_old: dict[int, dict[str, int]] = {}
-    for k, ms in enumerate(members):
-        for m in ms:
-            if m in owner:
-                from_old.setdefault(k, {}).setdefault(owner[m], 0)
-                from_old[k][owner[m]] += 1
+def _changes(members, ids, match, old, shared: dict[int, Counter]) -> Changes:
     changes = Changes()
     absorbed_ids: set[str] = set()
     parts: dict[str, list[int]] = {}
-    for k, counts in sorted(from_old.items()):
+    for k, counts in sorted(shared.items()):
         majority = sorted(sid for sid, c in counts.items() if 2 * c > len(old[sid]))
         if len(majority) >= 2:
             others = [sid for sid in majority if sid != ids[k]]
