@@ -50,7 +50,7 @@ def test_copies_are_found_among_rows_of_equal_hash_as_among_all(monkeypatch, see
     # many copies (a few distinct texts), undated and empty rows, days far apart (new events),
     # rows equal but for one value's last bit or the order of two entries; blocks of 7 rows
     import scipy.sparse as sp
-    from storygraph import similarity
+    from storygraph import copies
 
     rng = np.random.default_rng(seed)
     texts = ["acme recalls ten million phones", "acme recalls phones", "garden show opens", "", "the of",
@@ -61,7 +61,7 @@ def test_copies_are_found_among_rows_of_equal_hash_as_among_all(monkeypatch, see
     twin = matrix.copy()
     twin.data[twin.indptr[1] - 1] = np.nextafter(twin.data[twin.indptr[1] - 1], np.float32(2))  # row 0 moved a bit
     for m in (matrix, twin, sp.csr_matrix(matrix.toarray()[:, ::-1])):
-        monkeypatch.setattr(similarity, "_HASH_ROWS", 7)
+        monkeypatch.setattr(copies, "_HASH_ROWS", 7)
         assert duplicate_of(m, days, 7.0).tolist() == _copies_one_by_one(m, days, 7.0).tolist()
     assert (duplicate_of(matrix, days, 7.0) != np.arange(400)).sum() > 100  # the case has copies to find
 
