@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from . import fastjson
 from .runtime import without_gc
 
 __all__ = ["read_document"]
@@ -42,7 +43,7 @@ def read_document(path: str | os.PathLike, *, nodes: bool = True) -> dict:
         if head is None or tail is None:
             handle.seek(0)
             return json.loads(handle.read())
-        document = json.loads(head + b',"nodes":[],"edges":[' + tail)
+        document = fastjson.loads(head + b',"nodes":[],"edges":[' + tail)  # orjson where installed: twice as fast
         if nodes:
             handle.seek(start)
             try:
