@@ -68,7 +68,8 @@ _HASH_ROWS = 1 << 16
 def _row_hashes(matrix: sp.csr_matrix, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each (non-empty) row's columns, value bits and their order."""
     starts = matrix.indptr[rows].astype(np.int64)
-    at = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(int(lengths.sum()))
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))  # each row's first entry in the block's arrays
+    at = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
     position = at - np.repeat(starts, lengths)
     values = matrix.data[at]
     bits = values.view(np.dtype(f"u{values.dtype.itemsize}")).astype(np.uint64)
@@ -78,4 +79,4 @@ def _row_hashes(matrix: sp.csr_matrix, rows: np.ndarray, lengths: np.ndarray) ->
         mixed ^= mixed >> np.uint64(29)
         mixed *= np.uint64(0xBF58476D1CE4E5B9)
         mixed ^= mixed >> np.uint64(32)
-        return np.add.reduceat(mixed, np.concatenate(([0], np.cumsum(lengths)[:-1])))
+        return np.add.reduceat(mixed, offsets)

@@ -313,13 +313,13 @@ def _count(texts: Sequence[str]) -> Counted:
                     else -1
         column = np.fromiter(map(number_of.__getitem__, words), dtype=np.int64, count=len(words))
         row = np.repeat(np.arange(len(runs), dtype=np.int64), np.fromiter(map(len, runs), dtype=np.int64, count=len(runs)))
-        kept = column >= 0
-        keys = np.sort(row[kept] * max(len(numbers), 1) + column[kept])
+        kept, width = column >= 0, max(len(numbers), 1)  # a pair's key: row * width + column
+        keys = np.sort(row[kept] * width + column[kept])
         first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
         pairs = keys[first]
-        indices.append(pairs % max(len(numbers), 1))
+        indices.append(pairs % width)
         counts.append(np.diff(np.append(first, len(keys))).astype(np.intc))
-        indptr[start + 1:start + len(runs) + 1] = np.bincount(pairs // max(len(numbers), 1), minlength=len(runs))
+        indptr[start + 1:start + len(runs) + 1] = np.bincount(pairs // width, minlength=len(runs))
     np.cumsum(indptr, out=indptr)
     return list(numbers), indptr, _joined(indices, np.int64), _joined(counts, np.intc)
 
