@@ -295,3 +295,27 @@ def test_a_long_run_overtaken_by_shorter_ones_keeps_its_work(tmp_path):
     kept = [k for k in "abcdef" if PeriodStore(store).get_many({k * 64: 1})]
     store.cache.close()
     assert kept == ["a", "c", "d", "e", "f"]  # b's run is the oldest of the five to close
+
+
+def test_block_keys_name_each_block_as_its_ranks_and_digests_do():
+    """The keys of a plan (one position table reused block after block) are the SHA-256s of each
+    block's indices ranked among its own, by binary search, and its digests: blocks that overlap,
+    come in any order, hold rows outside their columns or share nothing."""
+    rng = np.random.default_rng(7)
+    n = 500
+    digests = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    plan = []
+    for _ in range(40):
+        cols = rng.choice(n, size=int(rng.integers(1, 120)), replace=False)
+        inside = rng.choice(cols, size=min(len(cols), int(rng.integers(1, 20))), replace=False)
+        outside = rng.choice(n, size=int(rng.integers(0, 5)), replace=False)
+        plan.append((np.unique(np.concatenate([inside, outside])).astype(np.int64), cols.astype(np.int64)))
+    knobs = dict(threshold=0.2, top_k=5, window_days=7.0)
+    expected = []
+    for rows, cols in plan:
+        union = np.union1d(rows, cols)
+        expected.append(solvecache.new_key("block", knobs, [np.searchsorted(union, rows), np.searchsorted(union, cols),
+                                                            digests[rows], digests[cols]]))
+    assert solvecache.block_keys(digests, plan, **knobs) == expected
+    assert [solvecache.block_key(digests, r, c, **knobs) for r, c in plan] == expected
+    assert len(set(expected)) == len(plan)
