@@ -135,3 +135,28 @@ def test_edge_rows_span_blocks_in_order():
     assert len(rows) == m
     assert rows == list(zip(left.tolist(), (left + 1).tolist(), [model.KINDS[k] for k in edges.kind.tolist()],
                             edges.weight.tolist(), edges.similarity.tolist()))
+
+
+def test_a_related_only_node_takes_its_first_entry_by_key_then_file_then_list():
+    """Whatever order the articles come in, a URL known only from related lists takes the text of
+    the entry listed by the article with the smallest key, then (same key) the smallest file, then
+    the earliest in that list; an alias goes to the smallest key naming it."""
+    def ref(title):
+        return RelatedRef(url="https://o.org/x", title=title, key="https://o.org/x")
+
+    z = art("a.md", "https://e.com/z", related=(ref("from z"),), key="https://e.com/z")
+    b2 = art("b2.md", "https://e.com/b", related=(ref("from b2"),), key="https://e.com/b")
+    b1 = art("b1.md", "https://e.com/b", related=(ref("from b1, first"), ref("from b1, second")), key="https://e.com/b")
+    amp = dict(alt_urls=("https://e.com/amp",), alt_keys=("https://e.com/amp",))
+    m = art("m.md", "https://e.com/m", key="https://e.com/m", **amp)
+    c = art("c.md", "https://e.com/c", key="https://e.com/c", **amp)
+    y = art("y.md", "https://e.com/y", key="https://e.com/y",
+            related=(RelatedRef(url="https://e.com/amp", key="https://e.com/amp"),))
+    for articles in ([z, b2, b1, m, c, y], [y, c, m, b1, b2, z], [b1, z, y, b2, c, m]):
+        table = build_nodes(articles)
+        by_id = {n.id: i for i, n in enumerate(table.nodes)}
+        assert table.nodes[by_id["https://o.org/x"]].title == "from b1, first"
+        assert table.nodes[by_id["https://e.com/b"]].files == ("b1.md", "b2.md")
+        assert "https://e.com/amp" not in by_id  # the alias, resolved to c (before m)
+        assert [by_id["https://e.com/c"], by_id["https://e.com/y"]] in table.related.tolist()
+        assert table.related_refs == 5
