@@ -23,8 +23,9 @@ from typing import BinaryIO
 from . import fastjson
 from .runtime import without_gc
 
-__all__ = ["read_document"]
+__all__ = ["read_document", "in_output_layout"]
 
+_START = b'{"schema_version":"1.'
 _NODES = b',"nodes":['
 _TAIL = b'],"skipped":['
 _CHUNK = 1 << 24  # 16 MB of the file at a time
@@ -52,6 +53,17 @@ def read_document(path: str | os.PathLike, *, nodes: bool = True) -> dict:
                 handle.seek(0)
                 return json.loads(handle.read())
     return document
+
+
+def in_output_layout(path: str | os.PathLike) -> bool:
+    """Whether the file is laid out as storygraph writes its JSON output (compact, the schema
+    version first, a head up to the nodes and a tail from the skipped list), by position alone:
+    nothing is parsed. ``OSError`` for a file that cannot be read."""
+    with open(path, "rb") as handle:
+        if handle.read(len(_START)) != _START:
+            return False
+        handle.seek(0)
+        return _read_until(handle, _NODES) is not None and _read_tail(handle, handle.tell()) is not None
 
 
 def _read_until(handle: BinaryIO, marker: bytes, chunk: int = _CHUNK) -> bytes | None:

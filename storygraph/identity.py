@@ -40,12 +40,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .document import read_document
+from .document import in_output_layout, read_document
 from .errors import InputError
 from .io import file_sha256
 from .model import Node, Story
 
-__all__ = ["Previous", "read_previous", "carry_ids", "Changes", "fresh_id"]
+__all__ = ["Previous", "read_previous", "check_previous", "carry_ids", "Changes", "fresh_id"]
 
 
 class PreviousError(InputError):
@@ -90,6 +90,20 @@ def read_previous(path: str | os.PathLike) -> Previous:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PreviousError(f"{name}: not a storygraph JSON output ({exc})") from None
     return Previous(name, sha256, stories)
+
+
+def check_previous(path: str | os.PathLike) -> None:
+    """Raise :class:`PreviousError` now for a file :func:`read_previous` would refuse for sure: one
+    that cannot be read, or not in storygraph's output layout and not a storygraph output when
+    parsed whole (here). A file in the layout is parsed once, later, by :func:`read_previous`
+    (a run reads it after its community stage, where memory peaks): its stories at 1M articles
+    take seconds to parse, twice if checked by parsing."""
+    try:
+        if in_output_layout(path):
+            return
+    except OSError as exc:
+        raise PreviousError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    read_previous(path)
 
 
 def fresh_id(first_member: str, taken: set[str]) -> str:

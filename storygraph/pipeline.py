@@ -33,7 +33,7 @@ from .result import ArticleGraph, ClusterResult
 from .runtime import without_gc
 from .solvecache import BlockStore, PeriodStore, SolvedStore, word_ids
 from .sources import Source, open_source
-from .identity import Previous, carry_ids, read_previous
+from .identity import Previous, carry_ids, check_previous, read_previous
 from .stories import build_stories, colored, member_similarity, membership_of
 
 __all__ = ["cluster", "build_graph", "peak_rss"]
@@ -70,14 +70,14 @@ def cluster(
     opts = _options(options, knobs)
     fixes = read_overrides(overrides) if isinstance(overrides, (str, os.PathLike)) else overrides
     if isinstance(previous, (str, os.PathLike)):
-        read_previous(previous)  # a bad file fails now, not after minutes of work; kept only after the peak
+        check_previous(previous)  # a bad file fails now, not after minutes of work; read only after the peak
     clock = _Clock()
     with _solved_store(opts) as solved:
         graph = _build(content, opts, progress or no_progress, clock, edge_file, fixes, solved)
         parts, resolved = _communities(graph, opts, fixes, solved)
     clock.lap("communities")
-    # Read (again: its digest is remembered) after the community stage, where memory peaks: a
-    # million members' ids held through it cost the re-run more memory than a cold run.
+    # Read after the community stage, where memory peaks: a million members' ids held through it
+    # cost the re-run more memory than a cold run.
     before = read_previous(previous) if isinstance(previous, (str, os.PathLike)) else previous
     # once, before the stories: each node's cosine to its story depends only on the partition
     similarity = member_similarity(graph.matrix, membership_of(parts, len(graph.table.nodes)), len(parts))

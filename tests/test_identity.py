@@ -158,3 +158,39 @@ def test_a_bad_previous_file_fails_before_any_stage_runs(tmp_path):
     else:
         raise AssertionError("a bad previous file was accepted")
     assert started == []
+
+
+def test_a_previous_output_is_parsed_once(tmp_path, monkeypatch):
+    """A file in storygraph's layout is checked by position before the load and parsed once,
+    after the community stage; a file that only starts like one (cut short) still fails before
+    any stage, and one whose stories are damaged inside the layout fails when they are read,
+    naming the file."""
+    from storygraph import document, identity
+    old = tmp_path / "old.json"
+    storygraph.cluster(FIXTURES, use_cache=False).write(old)
+    assert document.in_output_layout(old)
+    parsed = []
+    real = identity.read_document
+    monkeypatch.setattr(identity, "read_document", lambda path, **kw: parsed.append(path) or real(path, **kw))
+    result = storygraph.cluster(FIXTURES, previous=old, use_cache=False)
+    assert parsed == [old] and result.changes is not None
+    text = old.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: len(text) // 2], encoding="utf-8")
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(text.replace('"members":[', '"members":7,"x":[', 1), encoding="utf-8")
+    assert not document.in_output_layout(cut) and document.in_output_layout(damaged)
+    for bad, stages in ((cut, []), (damaged, ["load", "similarity"])):
+        started = []
+
+        def progress(stage, total):
+            started.append(stage)
+            return storygraph.progress.no_progress(stage, total)
+
+        try:
+            storygraph.cluster(FIXTURES, previous=bad, progress=progress, use_cache=False)
+        except storygraph.errors.InputError as exc:
+            assert str(bad) in str(exc) and "not a storygraph JSON output" in str(exc)
+        else:
+            raise AssertionError(f"{bad} was accepted")
+        assert started == stages
