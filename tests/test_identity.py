@@ -141,10 +141,8 @@ def test_the_report_marks_new_and_grown_stories(tmp_path):
     assert {sid for sid, mark in marks.items() if mark == "grown"} == {g["id"] for g in changes["grown"]} != set()
 
 
-def test_a_bad_previous_file_fails_before_any_stage_runs(tmp_path):
-    # read for good only after the community stage (memory), but checked before the load
-    bad = tmp_path / "old.json"
-    bad.write_text('{"stories": [{"members": 3}]}', encoding="utf-8")
+def stages_before_refusing(previous) -> list[str]:
+    """The stages a run with ``previous`` began before it refused the file (an InputError naming it)."""
     started = []
 
     def progress(stage, total):
@@ -152,12 +150,19 @@ def test_a_bad_previous_file_fails_before_any_stage_runs(tmp_path):
         return storygraph.progress.no_progress(stage, total)
 
     try:
-        storygraph.cluster(FIXTURES, previous=bad, progress=progress, use_cache=False)
+        storygraph.cluster(FIXTURES, previous=previous, progress=progress, use_cache=False)
     except storygraph.errors.InputError as exc:
-        assert str(bad) in str(exc) and "not a storygraph JSON output" in str(exc)
+        assert str(previous) in str(exc) and "not a storygraph JSON output" in str(exc)
     else:
-        raise AssertionError("a bad previous file was accepted")
-    assert started == []
+        raise AssertionError(f"{previous} was accepted")
+    return started
+
+
+def test_a_bad_previous_file_fails_before_any_stage_runs(tmp_path):
+    # read for good only after the community stage (memory), but checked before the load
+    bad = tmp_path / "old.json"
+    bad.write_text('{"stories": [{"members": 3}]}', encoding="utf-8")
+    assert stages_before_refusing(bad) == []
 
 
 def test_a_previous_output_is_parsed_once(tmp_path, monkeypatch):
@@ -180,17 +185,5 @@ def test_a_previous_output_is_parsed_once(tmp_path, monkeypatch):
     damaged = tmp_path / "damaged.json"
     damaged.write_text(text.replace('"members":[', '"members":7,"x":[', 1), encoding="utf-8")
     assert not document.in_output_layout(cut) and document.in_output_layout(damaged)
-    for bad, stages in ((cut, []), (damaged, ["load", "similarity"])):
-        started = []
-
-        def progress(stage, total):
-            started.append(stage)
-            return storygraph.progress.no_progress(stage, total)
-
-        try:
-            storygraph.cluster(FIXTURES, previous=bad, progress=progress, use_cache=False)
-        except storygraph.errors.InputError as exc:
-            assert str(bad) in str(exc) and "not a storygraph JSON output" in str(exc)
-        else:
-            raise AssertionError(f"{bad} was accepted")
-        assert started == stages
+    assert stages_before_refusing(cut) == []
+    assert stages_before_refusing(damaged) == ["load", "similarity"]
