@@ -119,8 +119,9 @@ def fresh_id(first_member: str, taken: set[str]) -> str:
 
 def carry_ids(stories: Sequence[Story], nodes: Sequence[Node], previous: Previous) -> tuple[list[Story], Changes]:
     """``stories`` with ids carried from ``previous`` (see the module docstring), and the changes."""
-    members = [frozenset(nodes[i].id for i in s.members) for s in stories]
-    first = [nodes[s.members[0]].id for s in stories]
+    node_ids = [node.id for node in nodes]
+    members = [frozenset(map(node_ids.__getitem__, s.members)) for s in stories]
+    first = [node_ids[s.members[0]] for s in stories]
     shared = _shared(members, previous.stories)
     match = _match(members, first, previous.stories, shared)
     taken = set(match.values())
@@ -131,7 +132,7 @@ def carry_ids(stories: Sequence[Story], nodes: Sequence[Node], previous: Previou
         else:
             ids.append(fresh_id(first[k], taken))
             taken.add(ids[-1])
-    out = [dataclasses.replace(s, id=i) for s, i in zip(stories, ids)]
+    out = [s if s.id == i else dataclasses.replace(s, id=i) for s, i in zip(stories, ids)]  # most ids stay
     return out, _changes(members, ids, match, previous.stories, shared)
 
 
