@@ -237,3 +237,24 @@ def test_span_columns_follow_the_pairs_window_test_to_the_last_bit(monkeypatch):
     monkeypatch.setattr(similarity, "_sp_matmul_topn", None)
     slow = similarity.block_top_k(matrix, days, np.array([0, 2]), np.arange(3), 0.2, 3, 7.0)
     assert [a.tolist() for a in fast] == [a.tolist() for a in slow] == [[0, 0, 2, 2], [1, 2, 0, 1], [1.0] * 4]
+
+
+def test_pairs_found_twice_keep_the_first_cosine_in_pair_order():
+    """The blocks' pairs are made symmetric: sorted by (lo, hi), each pair once, with the cosine
+    found first (a pair met from both of its rows can differ in the last bit): what a stable
+    lexsort by (lo, hi) keeps."""
+    from storygraph.similarity import _symmetric
+    rng = np.random.default_rng(3)
+    found = []
+    for _ in range(5):
+        left, right = rng.integers(0, 40, 300), rng.integers(0, 40, 300)
+        found.append((left, right, rng.random(300).astype(np.float32)))
+    pairs = _symmetric(found)
+    left, right, sims = (np.concatenate([f[i] for f in found]) for i in range(3))
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    first = {}
+    for a, b, s in zip(lo.tolist(), hi.tolist(), sims.tolist()):
+        first.setdefault((a, b), s)
+    expected = sorted(first.items())
+    assert list(zip(pairs.left.tolist(), pairs.right.tolist())) == [k for k, _ in expected]
+    assert pairs.similarity.tolist() == [s for _, s in expected]
