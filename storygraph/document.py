@@ -68,7 +68,7 @@ def in_output_layout(path: str | os.PathLike) -> bool:
 
 def _read_until(handle: BinaryIO, marker: bytes, chunk: int = _CHUNK) -> bytes | None:
     """The bytes before the first ``marker``, the file left just after it (None if absent)."""
-    buffer = b""
+    buffer = bytearray()  # grown in place: bytes += bytes copied the whole head at every chunk
     while True:
         block = handle.read(chunk)
         if not block:
@@ -78,7 +78,8 @@ def _read_until(handle: BinaryIO, marker: bytes, chunk: int = _CHUNK) -> bytes |
         at = buffer.find(marker, searched)
         if at >= 0:
             handle.seek(handle.tell() - (len(buffer) - at - len(marker)))
-            return buffer[:at]
+            del buffer[at:]
+            return bytes(buffer)
 
 
 def _read_tail(handle: BinaryIO, floor: int, chunk: int = _CHUNK) -> bytes | None:
