@@ -152,12 +152,29 @@ def test_the_nodes_mix_orjson_blocks_and_standard_blocks_to_the_same_bytes(monke
     changed = dataclasses.replace(result, story_similarity=similarity)
     calls = []
     real = fastjson.dumps_text
-    monkeypatch.setattr(fastjson, "dumps_text", lambda v: calls.append(len(v)) or real(v))
+    monkeypatch.setattr(fastjson, "dumps_text", lambda v: calls.append("story_similarity" in v[0]) or real(v))
     monkeypatch.setattr(jsondoc, "_NODE_BLOCK", 3)
     expected = _dumped(changed)
     assert render(changed, "json") == expected.encode("utf-8")
     blocks = -(-n // 3)
-    assert len(calls) == blocks - 2  # every block but the two holding an exponent form
+    assert calls.count(True) == blocks - 2  # every node block but the two holding an exponent form
+
+
+@needs_orjson
+def test_the_stories_are_written_in_blocks_of_either_writer_to_the_same_bytes(monkeypatch, fixture_result):
+    # blocks of 2 stories, one cohesion in exponent form: that block goes through json, the others
+    # through orjson, and the document is still one json.dumps of it
+    stories = list(fixture_result.stories)
+    stories[3] = dataclasses.replace(stories[3], cohesion=5e-05)
+    stories[-1] = dataclasses.replace(stories[-1], title="an editor's title é ✓", cohesion=0.0)
+    changed = dataclasses.replace(fixture_result, stories=stories)
+    calls = []
+    real = fastjson.dumps_text
+    monkeypatch.setattr(fastjson, "dumps_text", lambda v: calls.append("cohesion" in v[0]) or real(v))
+    monkeypatch.setattr(jsondoc, "_STORY_BLOCK", 2)
+    assert render(changed, "json") == _dumped(changed).encode("utf-8")
+    assert calls.count(True) == -(-len(stories) // 2) - 1  # every block but the one with 5e-05
+    assert len(stories) > 4
 
 
 @pytest.mark.skipif(not sparse._compiled, reason="numba (the 'fast' extra) is not installed")

@@ -120,6 +120,18 @@ def test_megabytes_through_a_real_file_and_an_appending_one(always_side_by_side,
     assert (tmp_path / "appended").read_bytes() == b">" + expected
 
 
+def test_a_section_kept_here_leaves_the_worker_to_the_next_two(always_side_by_side):
+    # the JSON's layout: stories (rendered here, in blocks), then the nodes here beside the edges in a worker
+    layout = ["[", Section(_texts("s", 3), 3, apart=False), "|", Section(_texts("n", 2), 2), "|",
+              Section(_texts("e", 2), 2), "]"]
+    stories, nodes, edges = _written(layout, workers=2).decode()[1:-1].split("|")
+    pids = lambda text: {part.split(":")[1] for part in text.split(";") if part}
+    assert pids(stories) == pids(nodes) == {str(os.getpid())}
+    assert len(pids(edges)) == 1 and pids(edges) != pids(nodes)
+    labels = lambda text: [part.split(":")[0] for part in text.split(";") if part]
+    assert (labels(stories), labels(nodes), labels(edges)) == (["s0", "s1", "s2"], ["n0", "n1"], ["e0", "e1"])
+
+
 def test_a_large_section_before_a_small_one_keeps_both(monkeypatch):
     monkeypatch.setattr(sections, "PARALLEL_MIN_ITEMS", 3)
     layout = ["<", Section(_texts("n", 5), 5), "|", Section(_texts("e", 2), 2), ">"]

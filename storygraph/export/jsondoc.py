@@ -47,12 +47,12 @@ def iso(value: datetime | None) -> str | None:
 def document(result: "Clustering") -> dict:
     """The whole JSON document as plain Python data (the HTML report reads it)."""
     return {key: list(value) if isinstance(value, Iterator) else value
-            for key, value in _sections(result, _node_dicts, _edge_dicts)}
+            for key, value in _sections(result, _story_dicts, _node_dicts, _edge_dicts)}
 
 
-def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
-    """The document's top-level (key, value) pairs in order: nodes and edges as
-    ``nodes(result)`` and ``edges(result)`` give them, the rest as values."""
+def _sections(result: "Clustering", stories, nodes, edges) -> list[tuple[str, object]]:
+    """The document's top-level (key, value) pairs in order: stories, nodes and edges as
+    ``stories(result)``, ``nodes(result)`` and ``edges(result)`` give them, the rest as values."""
     return [
         ("schema_version", SCHEMA_VERSION),
         ("generator", {"name": "storygraph", "version": __version__}),
@@ -62,7 +62,7 @@ def _sections(result: "Clustering", nodes, edges) -> list[tuple[str, object]]:
         *([("overrides", {k: v for k, v in result.overrides.items() if k != "sha256"})] if result.overrides else []),
         *([("changes", result.changes)] if result.changes else []),
         ("stats", result.stats()),
-        ("stories", [_story(result, s) for s in result.stories]),
+        ("stories", stories(result)),
         ("nodes", nodes(result)),
         ("edges", edges(result)),
         ("skipped", [{"file": s.file, "code": s.code, "reason": s.reason} for s in sorted(result.skipped)]),
@@ -106,6 +106,10 @@ def parameters(options: dict, edges_sha256: str | None = None, overrides_sha256:
     if overrides_sha256 is not None:
         out["overrides_sha256"] = overrides_sha256
     return out
+
+
+def _story_dicts(result: "Clustering") -> Iterator[dict]:
+    return (_story(result, story) for story in result.stories)
 
 
 def _story(result: "Clustering", story) -> dict:
@@ -204,11 +208,12 @@ def json_chunks(result: "Clustering") -> Iterator[str]:
 
 def json_pieces(result: "Clustering") -> Iterator[Piece]:
     """:func:`json_chunks` with the nodes and the edges each a :class:`~.sections.Section`,
-    which the writer may format side by side (the same text)."""
-    sections = _sections(result, _node_section, _edge_section)
+    which the writer may format side by side (the same text); the stories a section written
+    here, in blocks."""
+    sections = _sections(result, _story_section, _node_section, _edge_section)
     for number in range(len(sections)):
         key, value = sections[number]
-        sections[number] = None  # not held once written: the stories' dicts, not through the nodes and edges
+        sections[number] = None  # not held once written
         yield ("{" if number == 0 else ",") + _dump(key) + ":"
         if isinstance(value, Section):
             yield "["
@@ -217,6 +222,14 @@ def json_pieces(result: "Clustering") -> Iterator[Piece]:
         else:
             yield _dump(value)
     yield "}\n"
+
+
+def _story_section(result: "Clustering") -> Section:
+    # in blocks, here: at 1M the stories were 250 MB of text, held whole (and its pieces, and its
+    # bytes) at the run's memory peak; their worker stays with the nodes and the edges
+    cohesion = np.array([story.cohesion for story in result.stories], dtype=np.float64)
+    return Section(lambda: _joined(_texts(_story_dicts(result), cohesion, _STORY_BLOCK)), len(result.stories),
+                   apart=False)
 
 
 def _node_section(result: "Clustering") -> Section:
@@ -234,21 +247,27 @@ def _joined(blocks: Iterator[str]) -> Iterator[str]:
 
 
 def _node_texts(result: "Clustering") -> Iterator[str]:
-    """The node objects as JSON text, 4,096 to a call (of a list, whose items it joins with ","
-    as the document does): a call per node cost as much as building it. A block whose
-    similarities orjson writes as ``json`` does (all but those below 1e-4) is written by
-    orjson (:mod:`storygraph.fastjson`), the same text in a quarter of the time."""
+    """The node objects as JSON text, :data:`_NODE_BLOCK` to a call (see :func:`_texts`)."""
     similarities = _similarities(result)
-    alike = fastjson.floats_alike(similarities) if fastjson.available() else None
-    nodes = _node_dicts(result, similarities)
+    return _texts(_node_dicts(result, similarities), similarities, _NODE_BLOCK)
+
+
+def _texts(items: Iterator[dict], floats, size: int) -> Iterator[str]:
+    """``items`` (dicts whose one float field has the values ``floats``) as JSON text, ``size``
+    to a call (of a list, whose items it joins with "," as the document does): a call per item
+    cost as much as building it. A block whose floats orjson writes as ``json`` does (all but
+    those below 1e-4) is written by orjson (:mod:`storygraph.fastjson`), the same text in a
+    quarter of the time."""
+    alike = fastjson.floats_alike(floats) if fastjson.available() else None
     start = 0
-    for block in itertools.batched(nodes, _NODE_BLOCK) if _BATCHED else _blocks(nodes, _NODE_BLOCK):
+    for block in itertools.batched(items, size) if _BATCHED else _blocks(items, size):
         fast = alike is not None and bool(alike[start : start + len(block)].all())
         yield (fastjson.dumps_text(list(block)) if fast else _dump(list(block)))[1:-1]
         start += len(block)
 
 
 _NODE_BLOCK = 4096
+_STORY_BLOCK = 4096  # about 3.4 MB of text at 1M (a story's members are most of it)
 
 
 _BATCHED = hasattr(itertools, "batched")  # Python 3.12

@@ -37,10 +37,14 @@ PARALLEL_MIN_ITEMS = 20_000
 @dataclasses.dataclass(frozen=True)
 class Section:
     """A run of the output's text that depends on nothing written before it:
-    ``chunks()`` yields its pieces of text; ``items`` says how much work it is."""
+    ``chunks()`` yields its pieces of text; ``items`` says how much work it is. A section
+    with ``apart`` False is always rendered in this process, in blocks as ``chunks()`` yields
+    them: one made in blocks only so that its text is never held whole (the JSON's stories),
+    which would take a worker from the two sections that gain from one."""
 
     chunks: Callable[[], Iterable[str]]
     items: int
+    apart: bool = True
 
 
 Piece = Union[str, Section]
@@ -86,16 +90,20 @@ def write_pieces(handle: BinaryIO, pieces: Iterable[Piece], *, workers: int, scr
             continue
         _write_text(handle, text)
         text = []
-        if workers < 2 or piece.items < PARALLEL_MIN_ITEMS or not _can_fork():
+        if workers < 2 or not _worth_a_worker(piece) or not _can_fork():
             _write_text(handle, piece.chunks())
             continue
         between, later = _next_section(stream)
-        if later is None or later.items < PARALLEL_MIN_ITEMS or not _side_by_side(handle, piece, between, later, scratch):
+        if later is None or not _worth_a_worker(later) or not _side_by_side(handle, piece, between, later, scratch):
             _write_text(handle, piece.chunks())
             _write_text(handle, between)
             if later is not None:
                 _write_text(handle, later.chunks())
     _write_text(handle, text)
+
+
+def _worth_a_worker(section: Section) -> bool:
+    return section.apart and section.items >= PARALLEL_MIN_ITEMS
 
 
 def _next_section(stream: Iterator[Piece]) -> tuple[list[str], Section | None]:
