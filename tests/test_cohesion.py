@@ -229,3 +229,74 @@ def test_group_sums_are_the_sparse_product_bit_for_bit(dtype):
         assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
         assert got.data.tobytes() == want.data.tobytes()
     assert group_sums(sp.csr_matrix((3, 4), dtype=np.float32), np.array([0, 1, 1]), 2).nnz == 0
+
+
+def _same_csr(got, want):
+    assert got.shape == want.shape and got.has_sorted_indices
+    assert got.indptr.dtype == want.indptr.dtype and got.indices.dtype == want.indices.dtype
+    assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all()
+    assert got.data.tobytes() == want.data.tobytes()
+
+
+def _random_rows(rng, n, width, dtype=np.float64):
+    dense = rng.random((n, width)) * (rng.random((n, width)) < rng.uniform(0.01, 0.4))
+    dense[rng.integers(n)] = 0  # an empty row
+    return sp.csr_matrix(dense.astype(dtype))
+
+
+def test_group_sums_and_spread_in_runs_give_the_bits_of_one_pass(monkeypatch):
+    # both bound their memory by working on runs of groups (rows); a group's sum and a row's
+    # spread read only their own rows, so any cut gives the same arrays, down to the index types
+    from storygraph import groupsums, sparse
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        n, width, k = int(rng.integers(1, 120)), int(rng.integers(3, 400)), int(rng.integers(1, 30))
+        matrix = _random_rows(rng, n, width, np.float32 if trial % 2 else np.float64)
+        label = rng.integers(0, k, n)
+        label[: n // 3] = 0  # one group larger than any run
+        if n > 2:  # a group whose entries cancel: its sum is left out, as the product leaves it
+            matrix = sp.vstack([matrix[:-2], matrix[-2], -matrix[-2]], format="csr")
+            label[-2:] = k - 1
+        monkeypatch.setattr(sparse, "_SUM_BLOCK", 1 << 60)
+        monkeypatch.setattr(groupsums, "_SPREAD_BLOCK", 1 << 60)
+        whole = sparse.group_sums(matrix, label, k)
+        spread_whole = groupsums.spread(whole, 7)
+        monkeypatch.setattr(sparse, "_SUM_BLOCK", int(rng.integers(1, 40)))
+        monkeypatch.setattr(groupsums, "_SPREAD_BLOCK", int(rng.integers(1, 40)))
+        _same_csr(sparse.group_sums(matrix, label, k), whole)
+        _same_csr(groupsums.spread(whole, 7), spread_whole)
+
+
+def test_time_vectors_are_what_the_conversion_from_coo_gave():
+    # built as CSR at once since the 22nd session; the definition it replaced, kept here
+    from storygraph import groupsums
+
+    def through_coo(matrix, days, window_days):
+        n, terms = matrix.shape
+        dated = ~np.isnan(days)
+        bins = np.zeros(n, dtype=np.int64)
+        if dated.any():
+            absolute = np.floor(days[dated] / (window_days / 2))
+            bins[dated] = (absolute - absolute.min()).astype(np.int64) + 1
+        last = int(bins.max()) if n else 0
+        bins[~dated] = last + 3
+        row = np.repeat(np.arange(n), np.diff(matrix.indptr))
+        out = sp.csr_matrix((matrix.data.astype(np.float64), (row, bins[row] * terms + matrix.indices)),
+                            shape=(n, (last + 5) * max(terms, 1)))
+        out.sort_indices()
+        return out
+
+    rng = np.random.default_rng(12)
+    for trial in range(40):
+        n, width = int(rng.integers(1, 80)), int(rng.integers(1, 300))
+        matrix = _random_rows(rng, n, width, np.float32)
+        days = rng.uniform(0, 60, n)
+        days[rng.random(n) < 0.2] = np.nan  # undated rows: a bin of their own
+        if trial % 3 == 0:  # rows not sorted by column, as a hand-made matrix may hold them
+            matrix = sp.csr_matrix((matrix.data[::-1].copy(), matrix.indices[::-1].copy(),
+                                    (matrix.nnz - matrix.indptr[::-1]).copy()), shape=matrix.shape)
+            matrix = matrix[::-1]
+        got = groupsums.time_vectors(matrix, days, 7.0)
+        _same_csr(got, through_coo(matrix, days, 7.0))
+        assert got.terms == max(width, 1)
