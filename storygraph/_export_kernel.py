@@ -1,4 +1,4 @@
-"""The compiled loop of the JSON export's edges (:func:`storygraph.export.jsondoc._edge_texts`),
+"""The compiled loop of the JSON export's edges (:func:`storygraph.export.edgetext.edge_texts`),
 imported on first use: numba is optional and importing it costs ~0.4 s. Compiled functions are
 cached beside this file by numba."""
 

@@ -43,9 +43,11 @@ def time_vectors(matrix: sp.csr_matrix, days: np.ndarray, window_days: float) ->
     # this was a peak of the community stage's join at a million articles
     columns = np.repeat(bins * terms, np.diff(matrix.indptr))
     columns += matrix.indices
-    out = sp.csr_matrix((matrix.data.astype(np.float64), columns, matrix.indptr.copy()),
-                        shape=(n, (last + 5) * max(terms, 1)))
+    out = sp.csr_matrix((matrix.data.astype(np.float64), columns, matrix.indptr.copy()),  # a copy: summing
+                        shape=(n, (last + 5) * max(terms, 1)))                          # repeats rewrites it
     del columns
+    if out.shape[1] > np.iinfo(np.int32).max:  # COO chose int64 from the width, the constructor does not for n = 0
+        out.indices, out.indptr = out.indices.astype(np.int64), out.indptr.astype(np.int64)
     out.sum_duplicates()  # what the conversion from COO did: rows sorted (a row's repeats summed)
     out.terms = max(terms, 1)  # the width of a bin, for spread()
     return out
@@ -56,22 +58,26 @@ def spread(rows: sp.csr_matrix, terms: int) -> sp.csr_matrix:
 
     A run of rows at a time, about :data:`_SPREAD_BLOCK` entries (each row is spread alone, so
     the bits are the same): the three copies of every entry and their int64 rows and columns
-    were some 70 bytes an entry at once, 1 GB of the join's peak at a million articles."""
+    were some 70 bytes an entry at once, 1 GB of the join's peak at a million articles. (One
+    pass chose int64 indices when the three copies passed 2**31 entries, runs choose by the
+    result: the same values; no run of this size fits in memory.)"""
     rows = rows.tocsr()
     if rows.nnz <= _SPREAD_BLOCK:
         return _spread(rows, terms)
     parts, start = [], 0
     while start < rows.shape[0]:
-        stop = max(start + 1, int(np.searchsorted(rows.indptr, int(rows.indptr[start]) + _SPREAD_BLOCK, side="right")) - 1)
+        end = int(rows.indptr[start]) + _SPREAD_BLOCK
+        stop = max(start + 1, int(np.searchsorted(rows.indptr, end, side="right")) - 1)
         parts.append(_spread(rows[start:stop], terms))
         start = stop
     return stacked(parts, rows.shape[1])
 
 
-_SPREAD_BLOCK = 1 << 22
+_SPREAD_BLOCK = 1 << 22  # entries a run of rows: its copies (~70 bytes an entry) stay under ~300 MB
 
 
 def _spread(rows: sp.csr_matrix, terms: int) -> sp.csr_matrix:
+    """:func:`spread` of all ``rows`` at once."""
     row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
     cols = rows.indices.astype(np.int64)
     inside = (cols >= terms, cols + terms < rows.shape[1])

@@ -51,6 +51,8 @@ def group_sums(matrix: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matri
     lengths = np.diff(matrix.indptr)
     if int(lengths.sum()) <= _SUM_BLOCK:
         return _group_sums(matrix, label, k)
+    if label.min(initial=0) < 0 or label.max(initial=0) >= k:  # the runs would leave those rows out
+        raise ValueError(f"group_sums: a label outside 0..{k - 1}")
     order = np.argsort(label, kind="stable")  # rows by group, in row order within each
     group_ends = np.cumsum(np.bincount(label, weights=lengths, minlength=k).astype(np.int64))
     row_ends = np.searchsorted(label[order], np.arange(1, k + 1), side="left")  # rows before group c + 1
@@ -59,20 +61,21 @@ def group_sums(matrix: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matri
         before = int(group_ends[start - 1]) if start else 0
         stop = max(start + 1, int(np.searchsorted(group_ends, before + _SUM_BLOCK, side="right")))
         rows = order[int(row_ends[start - 1]) if start else 0:int(row_ends[stop - 1])]
-        rows = np.sort(rows)  # the run's rows in row order: each group's sum adds them in that order
+        rows = np.sort(rows)  # in row order, so that matrix[rows] reads the matrix front to back
         parts.append(_group_sums(matrix[rows], label[rows] - start, stop - start))
         start = stop
     return stacked(parts, width)
 
 
 def stacked(parts: list[sp.csr_matrix], width: int) -> sp.csr_matrix:
-    """The CSR matrices ``parts`` (each ``width`` wide, rows sorted) one above the other, as
-    one CSR matrix with sorted rows (``sp.vstack`` without its copies through COO)."""
+    """The CSR matrices ``parts`` (at least one, each ``width`` wide, rows sorted) one above the
+    other, as one CSR matrix with sorted rows (``sp.vstack`` without its copies through COO). Its
+    index type is the constructor's choice for the whole, as for a matrix made in one piece."""
     indptr = np.concatenate([np.zeros(1, dtype=np.int64)] + [part.indptr[1:].astype(np.int64) for part in parts])
     indptr[1:] += np.repeat(np.cumsum([0] + [part.nnz for part in parts[:-1]]), [part.shape[0] for part in parts])
-    out = sp.csr_matrix((np.concatenate([part.data for part in parts]), np.concatenate([part.indices for part in parts]),
-                         indptr), shape=(len(indptr) - 1, width))
-    out.sort_indices()  # sorted by construction: this only records it
+    data = np.concatenate([part.data for part in parts])
+    out = sp.csr_matrix((data, np.concatenate([part.indices for part in parts]), indptr), shape=(len(indptr) - 1, width))
+    out.sort_indices()  # each row is sorted already: this checks and records it
     return out
 
 

@@ -287,7 +287,26 @@ def test_time_vectors_are_what_the_conversion_from_coo_gave():
         out.sort_indices()
         return out
 
+    def with_repeats(matrix):  # each row's first entry stored twice more, in the middle of the row
+        rows = []
+        for i in range(matrix.shape[0]):
+            lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+            idx, val = list(matrix.indices[lo:hi]), list(matrix.data[lo:hi])
+            if idx:
+                idx[len(idx) // 2:len(idx) // 2] = [idx[0], idx[0]]
+                val[len(val) // 2:len(val) // 2] = [val[0] / 3, val[0] / 7]
+            rows.append((idx, val))
+        indptr = np.cumsum([0] + [len(r[0]) for r in rows])
+        return sp.csr_matrix((np.array([v for r in rows for v in r[1]], dtype=matrix.dtype),
+                              np.array([c for r in rows for c in r[0]], dtype=np.int32), indptr), shape=matrix.shape)
+
     rng = np.random.default_rng(12)
+    for matrix, days in ((sp.csr_matrix((0, 5), dtype=np.float32), np.zeros(0)),  # no rows
+                         (sp.csr_matrix((4, 0), dtype=np.float32), np.array([1.0, np.nan, 3.0, 30.0])),  # no words
+                         (sp.csr_matrix((0, 429_496_736), dtype=np.float32), np.zeros(0)),  # int64 by the width
+                         (sp.csr_matrix(([0.5, 0.25], [7, 400_000_000], [0, 1, 2]), shape=(2, 429_496_736),
+                                        dtype=np.float32), np.array([0.0, 40.0]))):
+        _same_csr(groupsums.time_vectors(matrix, days, 7.0), through_coo(matrix, days, 7.0))
     for trial in range(40):
         n, width = int(rng.integers(1, 80)), int(rng.integers(1, 300))
         matrix = _random_rows(rng, n, width, np.float32)
@@ -297,6 +316,10 @@ def test_time_vectors_are_what_the_conversion_from_coo_gave():
             matrix = sp.csr_matrix((matrix.data[::-1].copy(), matrix.indices[::-1].copy(),
                                     (matrix.nnz - matrix.indptr[::-1]).copy()), shape=matrix.shape)
             matrix = matrix[::-1]
+        if trial % 4 == 1:  # a row holding a word twice: summed, as the conversion summed it
+            matrix = with_repeats(matrix)
+        indptr = matrix.indptr.copy()
         got = groupsums.time_vectors(matrix, days, 7.0)
         _same_csr(got, through_coo(matrix, days, 7.0))
         assert got.terms == max(width, 1)
+        assert (matrix.indptr == indptr).all()  # the caller's matrix is left as it was

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from storygraph import cache, fastjson, sparse
 from storygraph.errors import ExportError
-from storygraph.export import jsondoc, render
+from storygraph.export import edgetext, jsondoc, render
 
 needs_orjson = pytest.mark.skipif(not fastjson.available(), reason="orjson is not installed")
 
@@ -165,6 +165,7 @@ def test_the_stories_are_written_in_blocks_of_either_writer_to_the_same_bytes(mo
     # blocks of 2 stories, one cohesion in exponent form: that block goes through json, the others
     # through orjson, and the document is still one json.dumps of it
     stories = list(fixture_result.stories)
+    assert len(stories) > 4
     stories[3] = dataclasses.replace(stories[3], cohesion=5e-05)
     stories[-1] = dataclasses.replace(stories[-1], title="an editor's title é ✓", cohesion=0.0)
     changed = dataclasses.replace(fixture_result, stories=stories)
@@ -174,7 +175,32 @@ def test_the_stories_are_written_in_blocks_of_either_writer_to_the_same_bytes(mo
     monkeypatch.setattr(jsondoc, "_STORY_BLOCK", 2)
     assert render(changed, "json") == _dumped(changed).encode("utf-8")
     assert calls.count(True) == -(-len(stories) // 2) - 1  # every block but the one with 5e-05
-    assert len(stories) > 4
+
+
+@pytest.mark.parametrize("field, value", [("cohesion", np.float64(0.25)), ("cohesion", 1), ("cohesion", 10**400),
+                                          ("cohesion", 5e-05), ("in_corpus", 1e-05)])
+def test_a_hand_made_storys_numbers_are_written_as_json_writes_them(monkeypatch, fixture_result, field, value):
+    # a Story made by hand may hold a numpy float, a huge int or a float where an int belongs:
+    # json's text (1e-05, not orjson's 0.00001), and no error json would not raise
+    stories = list(fixture_result.stories)
+    stories[1] = dataclasses.replace(stories[1], **{field: value})
+    changed = dataclasses.replace(fixture_result, stories=stories)
+    monkeypatch.setattr(jsondoc, "_STORY_BLOCK", 2)
+    assert render(changed, "json") == _dumped(changed).encode("utf-8")
+
+
+def test_a_nan_cohesion_is_refused_before_anything_is_written(fixture_result):
+    import io
+
+    from storygraph.export.sections import write_pieces
+
+    stories = list(fixture_result.stories)
+    stories[-1] = dataclasses.replace(stories[-1], cohesion=float("nan"))
+    changed = dataclasses.replace(fixture_result, stories=stories)
+    handle = io.BytesIO()
+    with pytest.raises(ValueError, match="JSON compliant"):
+        write_pieces(handle, jsondoc.json_pieces(changed), workers=1)
+    assert handle.getvalue() == b""  # as when the stories were one json.dumps: standard output gets nothing
 
 
 @pytest.mark.skipif(not sparse._compiled, reason="numba (the 'fast' extra) is not installed")
@@ -199,7 +225,7 @@ def test_small_row_dots_take_the_compiled_loop_once_numba_is_imported(monkeypatc
     assert np.array_equal(by_numba.view(np.int64), by_numpy.view(np.int64))
 
 
-needs_numba = pytest.mark.skipif(not jsondoc._numba, reason="numba (the 'fast' extra) is not installed")
+needs_numba = pytest.mark.skipif(not edgetext._numba, reason="numba (the 'fast' extra) is not installed")
 
 
 @needs_numba
@@ -213,13 +239,13 @@ def test_the_compiled_edge_lines_write_each_number_as_repr(values):
     # forms below 1e-4 and from 1e16 up, -0.0, and values near the millionths' plain range's ends
     from storygraph._export_kernel import edge_lines
 
-    rounded = jsondoc.round6(np.array(values))
+    rounded = edgetext.round6(np.array(values))
     n = len(rounded)
     ids = np.frombuffer('"é""x"'.encode(), dtype=np.uint8)
     id_at = np.array([0, 4, 7], dtype=np.int64)
     kinds = np.frombuffer(b'"k"', dtype=np.uint8)
     text = edge_lines(np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
-                      jsondoc._numbers(rounded), jsondoc._numbers(rounded[::-1].copy()), ids, id_at, kinds,
+                      edgetext._numbers(rounded), edgetext._numbers(rounded[::-1].copy()), ids, id_at, kinds,
                       np.array([0, 3], dtype=np.int64)).decode("utf-8")
     expected = ",".join(f'{{"source":"é","target":"x","kind":"k","weight":{a!r},"similarity":{b!r}}}'
                         for a, b in zip(rounded.tolist(), rounded[::-1].tolist()))
@@ -228,7 +254,7 @@ def test_the_compiled_edge_lines_write_each_number_as_repr(values):
 
 def test_numbers_send_what_repr_writes_otherwise_as_text():
     rounded = np.array([0.0, 1e-4, 0.5, 999999999.999999, -0.0, 5e-05, 1e-06, 1e9, 1e16, -2.5])
-    millionths, odd, text, text_at = jsondoc._numbers(rounded)
+    millionths, odd, text, text_at = edgetext._numbers(rounded)
     assert odd.tolist() == [-1, -1, -1, -1, 0, 1, 2, 3, 4, -1]
     assert millionths[[0, 1, 2, 3, 9]].tolist() == [0, 100, 500000, 999999999999999, -2500000]
     assert text.tobytes() == b"-0.05e-051e-061000000000.01e+16"
@@ -249,16 +275,16 @@ def test_compiled_edge_blocks_give_json_dumps_bytes(monkeypatch, fixture_result)
     similarity[count - 1] = -0.0
     edges = dataclasses.replace(result.edges, weight=weight, similarity=similarity)
     changed = dataclasses.replace(result, edges=edges)
-    monkeypatch.setattr(jsondoc, "_EDGE_BLOCK", 5)
-    monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0)
+    monkeypatch.setattr(edgetext, "_EDGE_BLOCK", 5)
+    monkeypatch.setattr(edgetext, "_COMPILED_EDGES", 0)
     made = []
-    real = jsondoc._compiled_lines
+    real = edgetext._compiled_lines
 
     def spying(*args):
         lines = real(*args)
         return lambda *block: made.append(1) or lines(*block)
 
-    monkeypatch.setattr(jsondoc, "_compiled_lines", spying)
+    monkeypatch.setattr(edgetext, "_compiled_lines", spying)
     expected = _dumped(changed)
     assert "".join(jsondoc.json_chunks(changed)) == expected  # the text, not only the bytes
     assert len(made) == -(-count // 5)  # every block by the compiled loop
@@ -272,8 +298,8 @@ def test_an_id_with_a_lone_surrogate_keeps_it_in_the_edges_text(monkeypatch, fix
     result = fixture_result
     at = int(result.edges.left[0])
     changed = _with_node_id(result, at, "bad\udcffname")
-    monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0)
-    assert jsondoc._compiled_lines(len(changed.edges), [jsondoc._string(n.id) for n in changed.nodes], ['"k"']) is None
+    monkeypatch.setattr(edgetext, "_COMPILED_EDGES", 0)
+    assert edgetext._compiled_lines(len(changed.edges), [edgetext._string(n.id) for n in changed.nodes], ['"k"']) is None
     expected = _dumped(changed)
     assert "\udcff" in expected
     assert "".join(jsondoc.json_chunks(changed)) == expected
@@ -285,9 +311,9 @@ def test_an_id_with_a_lone_surrogate_keeps_it_in_the_edges_text(monkeypatch, fix
 def test_an_edge_naming_no_node_or_kind_is_an_export_error(monkeypatch, fixture_result, compiled, field, value):
     # only a hand-made Clustering can hold one; neither path may write an edge to the wrong
     # node (a negative index counts from the end in Python) nor read past the ids (compiled)
-    if compiled and not jsondoc._numba:
+    if compiled and not edgetext._numba:
         pytest.skip("numba is not installed")
-    monkeypatch.setattr(jsondoc, "_COMPILED_EDGES", 0 if compiled else 1 << 60)
+    monkeypatch.setattr(edgetext, "_COMPILED_EDGES", 0 if compiled else 1 << 60)
     if compiled:
         import numba  # noqa: F401  (the compiled path is taken once numba is imported)
     else:
@@ -303,4 +329,4 @@ def test_an_edge_naming_no_node_or_kind_is_an_export_error(monkeypatch, fixture_
 
 def test_small_graphs_do_not_import_numba_for_their_edges(monkeypatch):
     monkeypatch.delitem(sys.modules, "numba", raising=False)
-    assert jsondoc._compiled_lines(100, ['"a"'], ['"k"']) is None
+    assert edgetext._compiled_lines(100, ['"a"'], ['"k"']) is None

@@ -345,7 +345,7 @@ def test_vectorised_rounding_is_pythons_round(value):
     (the second strategy aims at halves, where a naive rint(v * 1e6) / 1e6 can differ)."""
     import numpy as np
 
-    from storygraph.export.jsondoc import round6
+    from storygraph.export.edgetext import round6
 
     got = round6(np.array([value]))[0]
     want = round(value, 6)

@@ -103,6 +103,7 @@ def write_pieces(handle: BinaryIO, pieces: Iterable[Piece], *, workers: int, scr
 
 
 def _worth_a_worker(section: Section) -> bool:
+    """Whether ``section`` may be rendered by a forked worker, and is long enough to pay for one."""
     return section.apart and section.items >= PARALLEL_MIN_ITEMS
 
 
