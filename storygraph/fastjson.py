@@ -3,7 +3,7 @@
 orjson (a compiled JSON library) writes and reads JSON 3-4x faster than :mod:`json`. storygraph
 uses it for the two places where JSON is per-item work at scale: the parse cache's payloads
 (one per input file, written in the load's workers and read back by every re-run) and the
-JSON export's nodes. Both must stay byte for byte what ``json.dumps(value, ensure_ascii=False,
+JSON export's nodes and stories. Both must stay byte for byte what ``json.dumps(value, ensure_ascii=False,
 separators=(",", ":"))`` writes, so orjson is used only where its output is the same:
 
 - strings: both escape ``"``, ``\\``, and the C0 controls alike (``\\n`` ... and ``\\u001f``)
@@ -30,7 +30,7 @@ try:
 except ImportError:  # pragma: no cover - exercised by the tests with orjson hidden
     orjson = None
 
-__all__ = ["dumps", "dumps_text", "loads", "floats_alike", "available"]
+__all__ = ["dumps", "dumps_utf8", "loads", "floats_alike", "available"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -52,16 +52,18 @@ def dumps(value: object) -> bytes:
     return _dumps(value).encode("utf-8", "surrogatepass")
 
 
-def dumps_text(value: object) -> str:
-    """``json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))``, the
-    same text; its floats must be :func:`floats_alike` (not NaN nor an infinity, which orjson
-    writes as ``null`` where ``json`` raises ValueError)."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(value).decode("utf-8")
-        except orjson.JSONEncodeError:
-            pass  # a lone surrogate (a file name that is not UTF-8) or an integer past 64 bits
-    return _dumps(value)
+def dumps_utf8(value: object) -> bytes | None:
+    """``json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))`` as the
+    UTF-8 bytes orjson writes, for a ``value`` whose floats are :func:`floats_alike` (not NaN
+    nor an infinity, which orjson writes as ``null`` where ``json`` raises ValueError); None
+    where orjson is missing or refuses (a lone surrogate, which UTF-8 cannot hold, or an
+    integer past 64 bits): the caller writes that value with ``json``."""
+    if orjson is None:
+        return None
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def loads(data: bytes) -> object:

@@ -132,6 +132,18 @@ def test_a_section_kept_here_leaves_the_worker_to_the_next_two(always_side_by_si
     assert (labels(stories), labels(nodes), labels(edges)) == (["s0", "s1", "s2"], ["n0", "n1"], ["e0", "e1"])
 
 
+def test_chunks_already_bytes_are_written_as_they_are_in_their_place(always_side_by_side):
+    # orjson's blocks and the compiled edge lines arrive as UTF-8 bytes, the rest as text
+    mixed = lambda tag: Section(lambda: (f"{tag}{i}é," if i % 3 else f"{tag}{i}✓,".encode() for i in range(7)), 7)
+    layout = ["<", mixed("n"), "|", mixed("e"), ">"]
+    expected = "".join(c.decode() if isinstance(c, bytes) else c for c in flatten(layout)).encode()
+    assert expected.startswith("<n0✓,n1é,".encode())
+    assert _written(layout, workers=2) == expected
+    assert _written(layout, workers=1) == expected
+    assert list(sections.encoded(["a", "b", b"c", "d"], size=1)) == [b"a", b"b", b"c", b"d"]
+    assert list(sections.encoded(["a", "b", b"c", "d"])) == [b"ab", b"c", b"d"]
+
+
 def test_a_large_section_before_a_small_one_keeps_both(monkeypatch):
     monkeypatch.setattr(sections, "PARALLEL_MIN_ITEMS", 3)
     layout = ["<", Section(_texts("n", 5), 5), "|", Section(_texts("e", 2), 2), ">"]

@@ -41,12 +41,12 @@ def check_edges(edges, n: int) -> None:
             raise ExportError(f"edge {bad[0]}: {name} index {values[bad[0]]} is not in 0..{bound - 1}")
 
 
-def edge_texts(result: "Clustering") -> Iterator[str]:
+def edge_texts(result: "Clustering") -> Iterator[str | bytes]:
     """The edge objects as JSON text, byte for byte what ``json.dumps`` of their dicts gives,
     formatted and joined a block at a time, the numbers rounded by numpy (:func:`round6`): a
     generator step, a dict and a Python ``round`` per edge were most of the export of a large
     graph. On large graphs, with numba (the ``fast`` extra), the blocks are written by a
-    compiled loop (:mod:`storygraph._export_kernel`), the same text."""
+    compiled loop (:mod:`storygraph._export_kernel`), the same text as UTF-8 bytes."""
     edges = result.edges
     check_edges(edges, len(result.nodes))
     id_texts = [_string(node.id) for node in result.nodes]
@@ -94,10 +94,10 @@ def _compiled_lines(count: int, id_texts: list[str], kind_texts: list[str]):
     ids, id_at = id_table
     kinds, kind_at = _texts_table(kind_texts)
 
-    def lines(left, right, kind, weight, similarity) -> str:
+    def lines(left, right, kind, weight, similarity) -> bytes:
         return edge_lines(np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64),
                           np.asarray(kind, dtype=np.int64), _numbers(weight), _numbers(similarity),
-                          ids, id_at, kinds, kind_at).decode("utf-8")
+                          ids, id_at, kinds, kind_at)  # UTF-8, written as it is
 
     return lines
 

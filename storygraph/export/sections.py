@@ -37,12 +37,13 @@ PARALLEL_MIN_ITEMS = 20_000
 @dataclasses.dataclass(frozen=True)
 class Section:
     """A run of the output's text that depends on nothing written before it:
-    ``chunks()`` yields its pieces of text; ``items`` says how much work it is. A section
+    ``chunks()`` yields its pieces of text (str, or bytes already UTF-8, which the writer
+    writes as they are); ``items`` says how much work it is. A section
     with ``apart`` False is always rendered in this process, in blocks as ``chunks()`` yields
     them: one made in blocks only so that its text is never held whole (the JSON's stories),
     which would take a worker from the two sections that gain from one."""
 
-    chunks: Callable[[], Iterable[str]]
+    chunks: Callable[[], Iterable[str | bytes]]
     items: int
     apart: bool = True
 
@@ -50,8 +51,9 @@ class Section:
 Piece = Union[str, Section]
 
 
-def flatten(pieces: Iterable[Piece]) -> Iterator[str]:
-    """The text of ``pieces`` in order, every section rendered in place."""
+def flatten(pieces: Iterable[Piece]) -> Iterator[str | bytes]:
+    """The text of ``pieces`` in order, every section rendered in place (a section's chunks as
+    it yields them: str, or UTF-8 bytes)."""
     for piece in pieces:
         if isinstance(piece, Section):
             yield from piece.chunks()
@@ -59,11 +61,19 @@ def flatten(pieces: Iterable[Piece]) -> Iterator[str]:
             yield piece
 
 
-def encoded(chunks: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
-    """UTF-8 bytes in blocks of about ``size`` characters (few write calls, bounded memory)."""
+def encoded(chunks: Iterable[str | bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """UTF-8 bytes in blocks of about ``size`` characters (few write calls, bounded memory).
+    A chunk that is already bytes (UTF-8, as orjson and the compiled edge loop make it) is
+    written as it is, after the text before it."""
     batch: list[str] = []
     held = 0
     for chunk in chunks:
+        if isinstance(chunk, bytes):
+            if batch:
+                yield encode("".join(batch))
+                batch, held = [], 0
+            yield chunk
+            continue
         batch.append(chunk)
         held += len(chunk)
         if held >= size:
@@ -117,7 +127,7 @@ def _next_section(stream: Iterator[Piece]) -> tuple[list[str], Section | None]:
     return between, None
 
 
-def _write_text(handle: BinaryIO, chunks: Iterable[str]) -> None:
+def _write_text(handle: BinaryIO, chunks: Iterable[str | bytes]) -> None:
     for block in encoded(chunks):
         handle.write(block)
 
