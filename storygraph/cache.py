@@ -53,8 +53,8 @@ def default_cache_dir() -> Path:
 TRANSIENT = frozenset({"unreadable", "vanished", "broken-link", "not-a-file"})
 
 
-def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_bytes: int) -> str:
-    """Cache key for one file state.
+def entry_key(path: str | os.PathLike, rel: str, state: tuple[int, int, int, int], max_file_bytes: int) -> str:
+    """Cache key for one file state: ``state`` is (size, mtime_ns, inode, ctime_ns).
 
     ``rel`` is in the key because entries store paths relative to the content
     root. Inode and ctime are in it as well as size and mtime: ``cp -p``,
@@ -66,8 +66,9 @@ def entry_key(path: str | os.PathLike, rel: str, st: os.stat_result, max_file_by
     text (a lone surrogate from an undecodable file name) is written with U+FFFD characters in
     its place.
     """
+    size, mtime_ns, inode, ctime_ns = state  # a FileStates row
     raw = (
-        f"{path}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
+        f"{path}\0{rel}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}"
         f"\0{max_file_bytes}\0{__version__}\0{FORMAT}"
     ).encode("utf-8", "surrogatepass")
     head = os.fspath(path)

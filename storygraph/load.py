@@ -19,13 +19,14 @@ import functools
 import multiprocessing
 import operator
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import cache as cache_mod
 from . import snapshot
 from .fields import forget_entries
-from .folder import FolderSource, read_item
+from .folder import FileStates, FolderSource, file_states, read_item
 from .model import Article, LoadResult, Notice, RelatedRef, Skipped
 from .progress import Tick
 from .sources import Result, Source, batches, open_source
@@ -48,7 +49,7 @@ def load(source: Source, *, jobs: int = 0, cache_dir: Path | None = None, tick: 
     try:
         if isinstance(source, FolderSource):
             return read_files(source.root, source.paths, source.ignored, max_file_bytes=source.max_file_bytes,
-                              jobs=jobs, cache_dir=cache_dir, tick=tick)
+                              jobs=jobs, cache_dir=cache_dir, tick=tick, states=source.take_states)
         results: dict[str, Result] = {}
         shared = Shared()
         for batch in batches(source, _BATCH):
@@ -73,15 +74,18 @@ def read_files(
     jobs: int = 0,
     cache_dir: Path | None = None,
     tick: Tick | None = None,
+    states: Callable[[], FileStates] | None = None,
 ) -> LoadResult:
     """Read each of ``paths`` (relative to the folder ``base``) into an Article or a Skipped:
     unchanged files from the cache in ``cache_dir`` (None: no cache; the folder's last load,
     :mod:`storygraph.snapshot`, then the parse cache), the rest in ``jobs`` forked processes
-    (0: one per core)."""
+    (0: one per core). ``states`` gives the paths' states for the cache's keys when the caller
+    has them (:meth:`FolderSource.take_states <storygraph.folder.FolderSource.take_states>`); else each
+    file is stated here."""
     tick = tick or (lambda n: None)
     results: dict[str, Result] = {}
     shared = Shared()
-    cache, keys = _open_cache(base, paths, max_file_bytes, cache_dir)
+    cache, keys = _open_cache(base, paths, max_file_bytes, cache_dir, states)
     try:
         if cache is not None:
             snap = snapshot.snapshot_path(cache_dir, base, max_file_bytes)
@@ -160,25 +164,23 @@ def _lasting(item: Article | Skipped) -> bool:
     return not (isinstance(item, Skipped) and item.code in cache_mod.TRANSIENT)
 
 
-def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Path | None):
+def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Path | None,
+                states: Callable[[], FileStates] | None):
     if cache_dir is None or not paths:
         return None, {}
     cache = cache_mod.ParseCache(cache_dir)
     if cache.db is None:
         return cache, {}  # unusable: nothing read or written, but its notice is kept
+    known = states() if states is not None else file_states(os.fspath(base), paths)
     keys: dict[str, str] = {}
     # Plain strings, not a Path per file: a relative path from the walk is already normal
     # (no "." or doubled slashes), so root + "/" + rel is what Path(root) / rel would print,
-    # at a fraction of the cost on 100k files. Each file is stated here, again after the run's
-    # fingerprint: keeping the fingerprint's stat results for this cost ~350 bytes a file for
-    # the whole load (350 MB at 1M) to save 0.7 s at 100k.
-    here, root = os.fspath(base), os.fspath(base.resolve())
-    for rel in paths:
-        try:
-            st = os.stat(os.path.join(here, rel))
-        except OSError:
-            continue  # read_item reports it
-        keys[rel] = cache_mod.entry_key(os.path.join(root, rel), rel, st, max_file_bytes)
+    # at a fraction of the cost on 100k files.
+    root = os.fspath(base.resolve())
+    for start in range(0, len(paths), 4096):
+        for rel, state in zip(paths[start:start + 4096], known.rows(start, start + 4096)):
+            if state[0] >= 0:  # a file that cannot be stated: read_item reports it
+                keys[rel] = cache_mod.entry_key(os.path.join(root, rel), rel, state, max_file_bytes)
     return cache, keys
 
 

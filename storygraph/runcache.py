@@ -50,11 +50,13 @@ def fingerprint(source, options: dict, fmt: str, files: dict[str, str | os.PathL
         root = Path(source.root)
         digest.update(str(root.resolve()).encode("utf-8", "surrogateescape") + b"\0")
         digest.update(f"{source.ignored}\0".encode())
-        # plain strings, hashed 4,096 lines at a time: a Path and a hash update per file were
-        # half of the fingerprint's time at a million files (py-spy: 19 s before the load began)
-        here = os.fspath(root)
+        # hashed 4,096 lines at a time: a Path and a hash update per file were half of the
+        # fingerprint's time at a million files (py-spy: 19 s before the load began); the
+        # states are the source's own, which the parse cache's keys read again
+        states = source.states()
         for start in range(0, len(source.paths), 4096):
-            lines = [_state(os.path.join(here, rel), rel) for rel in source.paths[start:start + 4096]]
+            rows = states.rows(start, start + 4096)
+            lines = [_line(rel, *row) for rel, row in zip(source.paths[start:start + 4096], rows)]
             digest.update("".join(lines).encode("utf-8", "surrogateescape"))
     elif source.kind == "jsonl":
         digest.update(_state(source.path, str(Path(source.path).resolve())).encode("utf-8", "surrogateescape"))
@@ -72,7 +74,15 @@ def _state(path: str | os.PathLike, rel: str) -> str:
         st = os.stat(path)
     except OSError as exc:
         return f"{rel}\0missing:{exc.errno}\n"
-    return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n"
+    return _line(rel, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def _line(rel: str, size: int, mtime_ns: int, inode: int, ctime_ns: int) -> str:
+    """:func:`_state`'s line from a :class:`~storygraph.folder.FileStates` row (size -1: the
+    stat failed, with that error number in place of the mtime)."""
+    if size < 0:
+        return f"{rel}\0missing:{mtime_ns}\n"
+    return f"{rel}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}\n"
 
 
 def _entry_path(cache_dir: Path, output: Path) -> Path:

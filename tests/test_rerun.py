@@ -3,6 +3,7 @@ survives damage, upgrades and a killed re-run; `storygraph cache info/clear`."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -176,3 +178,45 @@ def test_a_run_walks_its_folder_once(tmp_path, monkeypatch):
                                      "--cache-dir", str(tmp_path / "cache")])
     assert done.exit_code == 0, done.output
     assert len(walked) == 1
+
+
+def test_a_cli_run_states_each_input_file_once(tmp_path, monkeypatch):
+    # the run record's fingerprint and the parse cache's keys share one stat of each file
+    # (they were two, about a second each at 100k files); a second run states them anew
+    import collections
+
+    counts = collections.Counter()
+    real = os.stat
+
+    def counting(path, *args, **kwargs):
+        if os.fspath(path).endswith(".md"):
+            counts[os.fspath(path)] += 1
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    for round in (1, 2):
+        counts.clear()
+        out = tmp_path / f"out{round}.json"
+        result = CliRunner().invoke(main, ["cluster", str(FIXTURES), "-o", str(out), "--cache-dir", str(tmp_path / "c"), "-q"])
+        assert result.exit_code == 0, result.output
+        assert len(counts) >= 100 and set(counts.values()) == {1}, collections.Counter(counts.values())
+
+
+def test_the_fingerprint_lines_from_shared_states_are_the_stat_lines(tmp_path):
+    from storygraph.folder import file_states
+
+    (tmp_path / "a.md").write_text("x", encoding="utf-8")
+    (tmp_path / "b.md").symlink_to(tmp_path / "nowhere.md")  # stat fails: ENOENT
+    paths = ["a.md", "b.md", "c.md"]  # c.md: never there
+    states = file_states(os.fspath(tmp_path), paths)
+    lines = [runcache._line(rel, *row) for rel, row in zip(paths, states.rows(0, len(paths)))]
+    assert lines == [runcache._state(os.path.join(tmp_path, rel), rel) for rel in paths]
+    assert lines[1] == f"b.md\0missing:{errno.ENOENT}\n"
+
+
+def test_file_states_keep_an_inode_past_int64():
+    from storygraph.folder import FileStates
+
+    big = 2**64 - 5
+    states = FileStates(np.array([[10, 20, 30]], dtype=np.int64), np.array([big], dtype=np.uint64))
+    assert list(states.rows(0, 1)) == [(10, 20, big, 30)]
