@@ -179,7 +179,7 @@ def _open_cache(base: Path, paths: list[str], max_file_bytes: int, cache_dir: Pa
     root = os.fspath(base.resolve())
     for start in range(0, len(paths), 4096):
         for rel, state in zip(paths[start:start + 4096], known.rows(start, start + 4096)):
-            if state[0] >= 0:  # a file that cannot be stated: read_item reports it
+            if state[0] >= 0:  # size -1: the stat failed, and read_item reports the file
                 keys[rel] = cache_mod.entry_key(os.path.join(root, rel), rel, state, max_file_bytes)
     return cache, keys
 
