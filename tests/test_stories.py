@@ -3,6 +3,9 @@
 import hashlib
 from datetime import datetime, timezone
 
+import numpy as np
+import pytest
+
 import storygraph
 
 from conftest import STORY_GROUPS, STORY_KNOBS, item, story_corpus
@@ -74,3 +77,34 @@ def test_a_story_is_described_by_its_members_in_time_order():
     assert big.providers == ("A", "X") and big.topics == ("t1", "t2", "t3") and big.in_corpus == 4
     assert big.keywords == ("quake", "zeta") and big.cohesion == round(float(np.mean([0.5, 0.9, 0.5, 0.5, 0.2])), 6)
     assert alone.members == (5,) and alone.headline == 5 and alone.in_corpus == 0  # none in the corpus: its own
+
+
+def _keywords_one_story(data, columns, terms, n):
+    """The per-story definition ``story_keywords`` replaced (twenty-second session), kept to compare."""
+    if n == 0 or len(data) == 0:
+        return ()
+    weights = data.astype(np.float64).round(6)
+    order = sorted(range(len(columns)), key=lambda k: (-weights[k], terms[columns[k]]))
+    return tuple(str(terms[columns[k]]) for k in order[:n] if weights[k] > 0)
+
+
+@pytest.mark.parametrize("sorted_terms", [True, False])
+def test_story_keywords_are_each_storys_own_sort(sorted_terms):
+    # one sort over every story gives each story's n heaviest terms, ties by the term, zeros out
+    import scipy.sparse as sp
+
+    from storygraph.stories import story_keywords
+
+    rng = np.random.default_rng(21)
+    for trial in range(30):
+        k, width, n = int(rng.integers(1, 40)), int(rng.integers(1, 60)), int(rng.integers(0, 8))
+        dense = rng.choice([0.0, 0.25, 0.5, 0.1234564, 0.1234566, 1e-7, 2.0], size=(k, width),
+                           p=[0.6, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05]).astype(np.float32)  # ties, and weights that round to 0
+        dense[rng.integers(k)] = 0  # a story without a weighed term
+        weights = sp.csr_matrix(dense)
+        terms = np.array(sorted(f"w{j:03d}" for j in range(width)), dtype=object)
+        if not sorted_terms:
+            terms = terms[rng.permutation(width)]
+        want = [_keywords_one_story(weights.data[weights.indptr[r]:weights.indptr[r + 1]],
+                                    weights.indices[weights.indptr[r]:weights.indptr[r + 1]], terms, n) for r in range(k)]
+        assert story_keywords(weights, terms, n) == want
