@@ -3,8 +3,9 @@
 orjson (a compiled JSON library) writes and reads JSON 3-4x faster than :mod:`json`. storygraph
 uses it for the two places where JSON is per-item work at scale: the parse cache's payloads
 (one per input file, written in the load's workers and read back by every re-run) and the
-JSON export's nodes and stories. Both must stay byte for byte what ``json.dumps(value, ensure_ascii=False,
-separators=(",", ":"))`` writes, so orjson is used only where its output is the same:
+JSON export's nodes and stories. Both must stay byte for byte what ``json.dumps(value,
+ensure_ascii=False, separators=(",", ":"))`` writes, so orjson is used only where its output
+is the same:
 
 - strings: both escape ``"``, ``\\``, and the C0 controls alike (``\\n`` ... and ``\\u001f``)
   and write every other character as UTF-8; a lone surrogate, which UTF-8 cannot hold, makes

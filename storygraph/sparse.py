@@ -74,7 +74,8 @@ def stacked(parts: list[sp.csr_matrix], width: int) -> sp.csr_matrix:
     indptr = np.concatenate([np.zeros(1, dtype=np.int64)] + [part.indptr[1:].astype(np.int64) for part in parts])
     indptr[1:] += np.repeat(np.cumsum([0] + [part.nnz for part in parts[:-1]]), [part.shape[0] for part in parts])
     data = np.concatenate([part.data for part in parts])
-    out = sp.csr_matrix((data, np.concatenate([part.indices for part in parts]), indptr), shape=(len(indptr) - 1, width))
+    indices = np.concatenate([part.indices for part in parts])
+    out = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, width))
     out.sort_indices()  # each row is sorted already: this checks and records it
     return out
 

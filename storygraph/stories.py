@@ -65,7 +65,8 @@ def build_stories(
     # then id (nodes are sorted by id, and lexsort is stable)
     by_story = np.lexsort((facts.stamp, community_of))
     bounds = np.concatenate(([0], np.cumsum(np.bincount(community_of, minlength=len(communities)))))
-    drafts = [_draft(facts, by_story[bounds[c]:bounds[c + 1]], similarity, keywords[c]) for c in range(len(communities))]
+    drafts = [_draft(facts, by_story[bounds[c]:bounds[c + 1]], similarity, keywords[c])
+              for c in range(len(communities))]
     drafts.sort(key=_sort_key)
     return colored([Story(color=_SINGLE, **draft) for draft in drafts])
 
