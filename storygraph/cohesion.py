@@ -98,8 +98,8 @@ def optimise(
     k = int(units.max()) + 1 if len(units) else 0
     unit_z = group_sums(z, units, k)
     unit_z.terms = z.terms
-    a, b, link = group_pairs(edges, extra, units, k)
-    weight = group_pairs(edges, edges.weight, units, k)[2]
+    a, b, link = group_pairs(edges.left, edges.right, extra, units, k)
+    weight = group_pairs(edges.left, edges.right, edges.weight, units, k)[2]
     contracted = type(edges)(k, a, b, np.zeros(len(a), dtype=np.uint8), np.zeros(len(a)), weight)
     size = np.bincount(units, minlength=k).astype(np.float64)
     return _optimise(unit_z, contracted, link, size, cohesion, seed, use_igraph)[units]
@@ -166,7 +166,7 @@ def _aggregate(z, edges, extra, label, node_size, cohesion, seed, use_igraph) ->
     level = None
     for _ in range(_LEVELS if use_igraph else 10 * _LEVELS):  # pairwise merges need more levels
         k = int(label.max()) + 1
-        a, b, link = group_pairs(edges, extra, label, k)
+        a, b, link = group_pairs(edges.left, edges.right, extra, label, k)
         if len(a) == 0:
             break
         level = Level(z, label, k, a, b, level)
@@ -273,10 +273,11 @@ def _best_other(n: int, node: np.ndarray, group: np.ndarray, gain: np.ndarray):
     return best, target
 
 
-def group_pairs(edges: "Edges", extra: np.ndarray, label: np.ndarray,
+def group_pairs(left: np.ndarray, right: np.ndarray, extra: np.ndarray, label: np.ndarray,
                 k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Adjacent groups ``(a, b)``, ``a < b``, and the links' summed extra evidence between them."""
-    a, b = label[edges.left], label[edges.right]
+    """Adjacent groups ``(a, b)``, ``a < b``, and the summed extra evidence of the links
+    ``(left[i], right[i])`` between them."""
+    a, b = label[left], label[right]
     across = a != b
     lo, hi = np.minimum(a[across], b[across]), np.maximum(a[across], b[across])
     keys, inverse = np.unique(lo * k + hi, return_inverse=True)

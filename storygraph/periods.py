@@ -227,18 +227,22 @@ def _join(matrix, edges, days, label, period, cohesion, window_days) -> np.ndarr
         return label
     links = _induced(edges, nodes)
     sub_days = days[nodes]
-    z = time_vectors(matrix[nodes], sub_days, window_days)
     extra = objective.link_extra(links, sub_days, window_days)
-    crossing = period[nodes][links.left] != period[nodes][links.right]
-    proposing = links.select(crossing)
+    # from here on only the pairs and their extra are read: the links' kinds, cosines and weights
+    # (17 bytes a link, ~150 MB at 1M) are not held through the rounds, where memory peaks
+    left, right = links.left, links.right
+    del links
+    z = time_vectors(matrix[nodes], sub_days, window_days)
+    crossing = period[nodes][left] != period[nodes][right]
+    proposing = left[crossing], right[crossing], extra[crossing]
     sub = objective.relabel(label[nodes])
     level = None
     for _ in range(_JOIN_ROUNDS):
         k = int(sub.max()) + 1
-        a, b, _ = objective.group_pairs(proposing, extra[crossing], sub, k)  # links across propose pairs
+        a, b, _ = objective.group_pairs(*proposing, sub, k)  # links across propose pairs
         if len(a) == 0:
             break
-        every_a, every_b, every_link = objective.group_pairs(links, extra, sub, k)  # every link between adds
+        every_a, every_b, every_link = objective.group_pairs(left, right, extra, sub, k)  # every link between adds
         link = every_link[np.searchsorted(every_a * k + every_b, a * k + b)]
         level = Level(z, sub, k, a, b, level)
         size = np.bincount(sub, minlength=k).astype(np.float64)
