@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .sparse import group_sums, row_dots, sorted_unique, stacked
+from .sparse import group_sums, row_dots, sorted_unique
 
 __all__ = ["time_vectors", "spread", "pair_dots", "Level", "spread_sums"]
 
@@ -70,7 +70,7 @@ def spread(rows: sp.csr_matrix, terms: int) -> sp.csr_matrix:
         stop = max(start + 1, int(np.searchsorted(rows.indptr, end, side="right")) - 1)
         parts.append(_spread(rows[start:stop], terms))
         start = stop
-    return stacked(parts, rows.shape[1])
+    return sp.vstack(parts, format="csr")
 
 
 _SPREAD_BLOCK = 1 << 22  # entries a run of rows: its copies (~70 bytes an entry) stay under ~300 MB

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from .maxscore import available as _numba
 
-__all__ = ["group_sums", "stacked", "row_dots", "row_norms_squared", "sorted_unique"]
+__all__ = ["group_sums", "row_dots", "row_norms_squared", "sorted_unique"]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -64,20 +64,7 @@ def group_sums(matrix: sp.csr_matrix, label: np.ndarray, k: int) -> sp.csr_matri
         rows = np.sort(rows)  # in row order, so that matrix[rows] reads the matrix front to back
         parts.append(_group_sums(matrix[rows], label[rows] - start, stop - start))
         start = stop
-    return stacked(parts, width)
-
-
-def stacked(parts: list[sp.csr_matrix], width: int) -> sp.csr_matrix:
-    """The CSR matrices ``parts`` (at least one, each ``width`` wide, rows sorted) one above the
-    other, as one CSR matrix with sorted rows (``sp.vstack`` without its copies through COO). Its
-    index type is the constructor's choice for the whole, as for a matrix made in one piece."""
-    indptr = np.concatenate([np.zeros(1, dtype=np.int64)] + [part.indptr[1:].astype(np.int64) for part in parts])
-    indptr[1:] += np.repeat(np.cumsum([0] + [part.nnz for part in parts[:-1]]), [part.shape[0] for part in parts])
-    data = np.concatenate([part.data for part in parts])
-    indices = np.concatenate([part.indices for part in parts])
-    out = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, width))
-    out.sort_indices()  # each row is sorted already: this checks and records it
-    return out
+    return sp.vstack(parts, format="csr")  # CSR blocks are joined as they are: the same arrays as one pass
 
 
 _SUM_BLOCK = 1 << 22  # entries a run of groups: bounds the sort's arrays (~70 bytes an entry) to ~300 MB

@@ -184,7 +184,7 @@ def story_keywords(term_weights: sp.csr_matrix, terms: np.ndarray, n: int) -> li
 
 
 def _ascending(terms: np.ndarray) -> bool:
-    return all(a < b for a, b in zip(terms.tolist(), terms[1:].tolist()))
+    return bool(np.all(terms[:-1] < terms[1:]))
 
 
 def _sort_key(draft: dict) -> tuple:
